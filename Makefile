@@ -1,0 +1,41 @@
+# tsync — the README's two set-up commands are `make run` and `make test`.
+# Everything builds with meson/ninja; this file only names the common tasks.
+BUILD ?= build
+ASAN  ?= build-asan
+FUZZ  ?= build-fuzz
+CONF  ?= conf/tsyncd.conf
+ARGS  ?=
+
+.PHONY: all deps deps-build build run test bench check-config clean
+
+all: build
+
+# Installs missing Debian packages (as root), or prints the apt-get command to run.
+deps:
+	tools/deps.sh test
+
+deps-build:
+	tools/deps.sh build
+
+build: deps-build
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) -Dtests=false
+	ninja -C $(BUILD)
+
+# Starts tsyncd in the foreground on the shipped config; on a machine whose clock
+# must not move, pass ARGS=-x.
+run: build
+	$(BUILD)/src/daemon/tsyncd -d -f $(CONF) $(ARGS)
+
+check-config: build
+	$(BUILD)/src/daemon/tsyncd --check-config -f $(CONF)
+
+# Unit tests under ASan+UBSan, purity check, fuzz smoke runs, config checks and the
+# real-peer interop tests in network namespaces.
+test: deps
+	tools/run-tests.sh
+
+bench: deps build
+	bench/serve.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)
