@@ -1,0 +1,307 @@
+/* tsyncd: command line, start-up in a fixed order (config, background, pid file,
+ * precision, sockets), the poll loop, and a clean exit on SIGTERM/SIGINT. The only
+ * decisions taken here are about the process; the NTP ones are the core's, reached
+ * through serve.c. This version serves time and never touches the system clock. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/args.h"
+#include "daemon/cfg.h"
+#include "daemon/serve.h"
+#include "sys/sys_clock.h"
+#include "sys/sys_daemon.h"
+#include "sys/sys_file.h"
+#include "sys/sys_log.h"
+#include "sys/sys_loop.h"
+#include "sys/sys_rand.h"
+
+#ifndef TSYNC_VERSION
+#define TSYNC_VERSION "unknown"
+#endif
+
+struct daemon {
+    struct args args;
+    struct cfg cfg;
+    struct serve serve;
+    struct sys_loop loop;
+    int loop_index[CFG_MAX_BIND + 1]; /* serve socket -> sys_loop index */
+    int notify_fd;                    /* pipe to the waiting parent, -1 if none */
+    bool pidfile_held;
+    int8_t precision_log2;
+};
+
+/* --check-config prints on stderr, in the compiler-like form editors understand. */
+static void warn_to_stderr(void *ctx, const char *file, int line, const char *msg)
+{
+    (void)ctx;
+    if (line > 0) {
+        fprintf(stderr, "%s:%d: warning: %s\n", file, line, msg);
+    } else {
+        fprintf(stderr, "%s: warning: %s\n", file, msg);
+    }
+}
+
+static void warn_to_log(void *ctx, const char *file, int line, const char *msg)
+{
+    (void)ctx;
+    if (line > 0) {
+        sys_log_warning("%s:%d: %s", file, line, msg);
+    } else {
+        sys_log_warning("%s: %s", file, msg);
+    }
+}
+
+static void format_cfg_error(const struct cfg_error *e, char *buf, size_t cap)
+{
+    if (e->line > 0) {
+        snprintf(buf, cap, "%s:%d: %s", e->file, e->line, e->msg);
+    } else {
+        snprintf(buf, cap, "%s: %s", e->file[0] != '\0' ? e->file : "config", e->msg);
+    }
+}
+
+static int check_config(const char *path)
+{
+    static struct cfg c; /* ~20 KiB: off the stack */
+    struct cfg_error e;
+    char msg[CFG_PATH_LEN + 300];
+
+    memset(&e, 0, sizeof(e));
+    cfg_init(&c);
+    if (cfg_load_file(&c, path, &e, warn_to_stderr, NULL) != 0) {
+        format_cfg_error(&e, msg, sizeof(msg));
+        fprintf(stderr, "%s\n", msg);
+        return 1;
+    }
+    return 0;
+}
+
+static int load_config(struct daemon *d)
+{
+    struct cfg_error e;
+    char msg[CFG_PATH_LEN + 300];
+
+    memset(&e, 0, sizeof(e));
+    cfg_init(&d->cfg);
+    if (cfg_load_file(&d->cfg, d->args.config_path, &e, warn_to_log, NULL) != 0) {
+        format_cfg_error(&e, msg, sizeof(msg));
+        sys_log_err("%s", msg);
+        return -1;
+    }
+    for (size_t i = 0; i < d->cfg.n_servers && i < CFG_MAX_SERVERS; i++) {
+        sys_log_warning("%s %s: this version only serves time; it does not synchronize "
+                        "to sources yet",
+                        d->cfg.servers[i].pool ? "pool" : "server", d->cfg.servers[i].name);
+    }
+    if (d->cfg.acl.n == 0 && d->cfg.port != 0) {
+        sys_log_notice("no allow/restrict line admits clients: every request is ignored");
+    }
+    return 0;
+}
+
+static int acquire_pidfile(struct daemon *d)
+{
+    pid_t other = 0;
+    int r;
+
+    if (d->cfg.pidfile[0] == '\0') {
+        return 0;
+    }
+    r = sys_pidfile_acquire(d->cfg.pidfile, &other);
+    if (r == -EEXIST) {
+        sys_log_err("another tsyncd (pid %ld) is running: pid file %s", (long)other,
+                    d->cfg.pidfile);
+        return -1;
+    }
+    if (r != 0) {
+        sys_log_err("cannot write pid file %s: %s", d->cfg.pidfile, strerror(-r));
+        return -1;
+    }
+    d->pidfile_held = true;
+    return 0;
+}
+
+/* Start-up errors are logged with sys_log_err, which also copies them to the terminal
+ * (or to the waiting parent) until the daemon is ready. */
+static int open_server(struct daemon *d, uint64_t seed)
+{
+    int r = serve_init(&d->serve, &d->cfg, d->precision_log2, seed);
+
+    if (r != 0) {
+        sys_log_err("cannot allocate the server tables: %s", strerror(-r));
+        return -1;
+    }
+    r = sys_loop_init(&d->loop);
+    if (r != 0) {
+        sys_log_err("cannot set up the event loop: %s", strerror(-r));
+        return -1;
+    }
+    /* serve logs the failing address itself. */
+    if (serve_open_sockets(&d->serve, &d->cfg) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < d->serve.n_sock; i++) {
+        d->loop_index[i] = sys_loop_add_fd(&d->loop, d->serve.sock[i].udp.fd);
+    }
+    return 0;
+}
+
+static void log_startup(const struct daemon *d)
+{
+    char socks[SYS_LOG_LINE_MAX / 2];
+    size_t off = 0;
+
+    socks[0] = '\0';
+    for (size_t i = 0; i < d->serve.n_sock && off < sizeof(socks); i++) {
+        int n = snprintf(socks + off, sizeof(socks) - off, "%s%s", i == 0 ? "" : " ",
+                         d->serve.sock[i].name);
+        off += n > 0 ? (size_t)n : 0;
+    }
+    sys_log_info("tsyncd %s started: config %s, pid %ld, NTP server on %s, precision 2^%d s",
+                 TSYNC_VERSION, d->args.config_path, (long)getpid(),
+                 d->serve.n_sock > 0 ? socks : "none", d->precision_log2);
+    if (d->cfg.local) {
+        sys_log_info("reference: local clock at stratum %u", (unsigned)d->cfg.local_stratum);
+    } else {
+        sys_log_info("reference: none (answers say unsynchronized: leap 3, stratum 16)");
+    }
+    sys_log_info("system clock: %s", d->args.no_clock
+                                         ? "never touched (-x)"
+                                         : "not touched (this version does not discipline it)");
+}
+
+/* Waits and serves until SIGTERM/SIGINT. Returns the exit status. */
+static int run_loop(struct daemon *d)
+{
+    for (;;) {
+        int timeout_ms = serve_tick(&d->serve, sys_clock_monotonic_ns(), sys_clock_realtime_ns());
+        int r = sys_loop_wait(&d->loop, timeout_ms);
+        if (r < 0) {
+            sys_log_err("poll failed: %s", strerror(-r));
+            return 1;
+        }
+        unsigned sig = sys_loop_take_signals(&d->loop);
+        if (sig & SYS_LOOP_SIG_STOP) {
+            sys_log_info("stop signal received");
+            return 0;
+        }
+        if (sig & SYS_LOOP_SIG_HUP) {
+            sys_log_notice("SIGHUP received: reloading the configuration is not supported "
+                           "yet; ignored");
+        }
+        for (size_t i = 0; i < d->serve.n_sock && r > 0; i++) {
+            if (sys_loop_readable(&d->loop, d->loop_index[i])) {
+                serve_handle_readable(&d->serve, i);
+            }
+        }
+    }
+}
+
+static void shut_down(struct daemon *d, bool served)
+{
+    if (served) {
+        serve_log_stats(&d->serve);
+    }
+    serve_close(&d->serve);
+    if (d->pidfile_held) {
+        int r = sys_pidfile_release(d->cfg.pidfile);
+        if (r != 0) {
+            sys_log_warning("cannot remove pid file %s: %s", d->cfg.pidfile, strerror(-r));
+        }
+    }
+    sys_log_info("exiting");
+    sys_log_close();
+    /* Last: until here a second SIGTERM only writes to the pipe instead of killing us
+     * before the pid file is gone. */
+    sys_loop_close(&d->loop);
+}
+
+/* Everything between a valid config and the loop, in this order: background, pid file
+ * (before the sockets, so a second instance stops here), precision, sockets. */
+static int start(struct daemon *d)
+{
+    int err = 0;
+    uint64_t seed;
+
+    if (!d->args.foreground) {
+        err = sys_daemonize(&d->notify_fd);
+        if (err != 0) {
+            sys_log_err("cannot go to the background: %s", strerror(-err));
+            return -1;
+        }
+        sys_log_set_parent_fd(d->notify_fd);
+    }
+    if (acquire_pidfile(d) != 0) {
+        return -1;
+    }
+    seed = sys_rand_u64(&err);
+    if (err != 0) {
+        /* Only the rate-limit hash key suffers; the clock makes it at least unstable. */
+        sys_log_warning("no kernel randomness (%s): rate-limit hashing is predictable",
+                        strerror(-err));
+        seed = (uint64_t)sys_clock_realtime_ns() ^ ((uint64_t)getpid() << 32);
+    }
+    d->precision_log2 = sys_clock_precision_log2();
+    if (open_server(d, seed) != 0) {
+        return -1;
+    }
+    log_startup(d);
+    sys_log_set_parent_fd(-1);
+    sys_daemon_ready(d->notify_fd);
+    d->notify_fd = -1;
+    return 0;
+}
+
+static int run(const struct args *args)
+{
+    struct daemon *d = calloc(1, sizeof(*d));
+    int status = 1;
+    bool served = false;
+
+    if (d == NULL) {
+        fprintf(stderr, "tsyncd: out of memory\n");
+        return 1;
+    }
+    d->args = *args;
+    d->notify_fd = -1;
+    d->loop.sig_pipe[0] = d->loop.sig_pipe[1] = -1;
+    sys_log_open(args->log_stderr ? SYS_LOG_STDERR : SYS_LOG_SYSLOG,
+                 args->debug >= 2 ? SYS_LOG_DEBUG : SYS_LOG_INFO);
+    if (!args->log_stderr) {
+        sys_log_set_parent_fd(STDERR_FILENO); /* start-up errors reach the terminal too */
+    }
+    if (load_config(d) == 0 && start(d) == 0) {
+        served = true;
+        status = run_loop(d);
+    }
+    shut_down(d, served);
+    free(d);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct args args;
+    char err[256];
+
+    switch (args_parse(argc, argv, &args, err, sizeof(err))) {
+    case ARGS_HELP:
+        args_print_usage(stdout);
+        return 0;
+    case ARGS_VERSION:
+        printf("tsyncd %s\n", TSYNC_VERSION);
+        return 0;
+    case ARGS_CHECK_CONFIG:
+        return check_config(args.config_path);
+    case ARGS_ERROR:
+        fprintf(stderr, "tsyncd: %s\n", err);
+        args_print_usage(stderr);
+        return 1;
+    case ARGS_RUN:
+    default:
+        return run(&args);
+    }
+}

@@ -1,0 +1,272 @@
+/* Server loop body: sys delivers datagrams with stamps, the core decides, sys sends.
+ * This file converts between the two (addresses, times) and owns no policy: access,
+ * rate limits and the answer itself are srv_answer's (src/core/srv.c). */
+#include "daemon/serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ntp/ntp_pkt.h"
+#include "ntp/ntp_ts.h"
+#include "sys/sys_clock.h"
+#include "sys/sys_log.h"
+
+#define NS_PER_S INT64_C(1000000000)
+
+int serve_init(struct serve *s, const struct cfg *c, int8_t precision_log2, uint64_t seed)
+{
+    struct srv_config sc;
+
+    memset(s, 0, sizeof(*s));
+    s->rlim_table = calloc(SERVE_RLIM_ENTRIES, sizeof(*s->rlim_table));
+    s->batch = calloc(1, sizeof(*s->batch));
+    if (s->rlim_table == NULL || s->batch == NULL) {
+        serve_close(s);
+        return -ENOMEM;
+    }
+    memset(&sc, 0, sizeof(sc));
+    sc.precision_log2 = precision_log2;
+    sc.acl = c->acl;
+    sc.rlim = c->rlim;
+    sc.rlim_all = c->ratelimit_all;
+    srv_init(&s->srv, &sc, s->rlim_table, SERVE_RLIM_ENTRIES, seed);
+    s->local = c->local;
+    s->local_stratum = c->local_stratum;
+    s->next_ref_mono_ns = INT64_MIN; /* due at the first serve_tick */
+    return 0;
+}
+
+/* Opens one socket on addr:port and logs it. */
+static int open_one(struct serve *s, const struct core_addr *addr, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = netaddr_to_sockaddr(addr, port, &ss);
+    struct serve_socket *sk = &s->sock[s->n_sock];
+    int r;
+
+    netaddr_format((struct sockaddr *)&ss, sk->name, sizeof(sk->name));
+    if (len == 0) {
+        return -EAFNOSUPPORT;
+    }
+    r = sys_udp_open(&sk->udp, (struct sockaddr *)&ss, len);
+    if (r != 0) {
+        return r;
+    }
+    s->n_sock++;
+    sys_log_debug("NTP server socket on %s, fd %d", sk->name, sk->udp.fd);
+    if (!sk->udp.rx_stamps) {
+        sys_log_warning("no kernel receive timestamps on %s: using a clock reading after "
+                        "each receive",
+                        sk->name);
+    }
+    return 0;
+}
+
+static void wildcard(struct core_addr *a, uint8_t family)
+{
+    memset(a, 0, sizeof(*a));
+    a->family = family;
+}
+
+/* No bindaddress: IPv4 and IPv6 wildcards; a host without IPv6 keeps IPv4 only. */
+static int open_wildcards(struct serve *s, uint16_t port)
+{
+    struct core_addr a;
+    int r;
+
+    wildcard(&a, CORE_AF_INET);
+    r = open_one(s, &a, port);
+    if (r != 0) {
+        sys_log_err("cannot open NTP server socket on 0.0.0.0:%u: %s", (unsigned)port,
+                    strerror(-r));
+        return r;
+    }
+    wildcard(&a, CORE_AF_INET6);
+    r = open_one(s, &a, port);
+    if (r == -EAFNOSUPPORT || r == -EADDRNOTAVAIL) {
+        sys_log_warning("no IPv6 NTP server socket on [::]:%u: %s; serving IPv4 only",
+                        (unsigned)port, strerror(-r));
+        return 0;
+    }
+    if (r != 0) {
+        sys_log_err("cannot open NTP server socket on [::]:%u: %s", (unsigned)port, strerror(-r));
+    }
+    return r;
+}
+
+int serve_open_sockets(struct serve *s, const struct cfg *c)
+{
+    if (c->port == 0) {
+        sys_log_notice("port 0: no NTP server socket");
+        return 0;
+    }
+    if (c->n_bind == 0) {
+        return open_wildcards(s, c->port);
+    }
+    for (size_t i = 0; i < c->n_bind && i < CFG_MAX_BIND; i++) {
+        int r = open_one(s, &c->bind[i], c->port);
+        if (r != 0) {
+            sys_log_err("cannot open NTP server socket on %s: %s", s->sock[s->n_sock].name,
+                        strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* Decides on slot i; leaves slot->len as the reply length (0: nothing to send). */
+static void answer_slot(struct serve *s, struct sys_udp_slot *slot, int64_t mono_ns)
+{
+    struct srv_request rq;
+    size_t out_len = 0;
+
+    if (slot->truncated) {
+        s->cnt.truncated++;
+        slot->len = 0;
+        return;
+    }
+    memset(&rq, 0, sizeof(rq));
+    if (!netaddr_from_sockaddr((struct sockaddr *)&slot->peer, slot->peer_len, &rq.from)) {
+        s->cnt.bad_address++;
+        slot->len = 0;
+        return;
+    }
+    s->cnt.rx_fallback += !slot->rx_kernel;
+    rq.buf = slot->buf;
+    rq.len = slot->len;
+    rq.rx_unix_ns = slot->rx_unix_ns;
+    rq.rx_mono_ns = mono_ns;
+    /* In place: srv_answer allows out == rq.buf and never grows the packet. */
+    (void)srv_answer(&s->srv, &rq, slot->buf, sizeof(slot->buf), &out_len);
+    slot->len = out_len <= sizeof(slot->buf) ? out_len : 0;
+}
+
+/* Second phase (STYLE.md rule 5): one transmit time for the batch, read last. */
+static void finalize_and_send(struct serve *s, struct serve_socket *sk, size_t n)
+{
+    struct sys_udp_batch *b = s->batch;
+    uint64_t tx_ts = ntp_ts_from_unix_ns(sys_clock_realtime_ns());
+    int err = 0;
+    size_t want = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (b->slot[i].len >= NTP_HEADER_LEN) {
+            ntp_pkt_finalize(b->slot[i].buf, b->slot[i].len, tx_ts);
+            want++;
+        } else {
+            b->slot[i].len = 0; /* never send something shorter than a header */
+        }
+    }
+    int sent = sys_udp_send_batch(&sk->udp, b, n, &err);
+    s->cnt.sent += (uint64_t)sent;
+    s->cnt.send_failed += want - (size_t)sent;
+    if (err != 0 && !s->send_error_logged) {
+        sys_log_warning("cannot send NTP reply from %s: %s (further send errors are only "
+                        "counted)",
+                        sk->name, strerror(-err));
+        s->send_error_logged = true;
+    }
+}
+
+/* One batch: returns how many datagrams were read (0 when the socket is drained). */
+static int serve_batch(struct serve *s, struct serve_socket *sk)
+{
+    struct sys_udp_batch *b = s->batch;
+    int n = sys_udp_recv_batch(&sk->udp, b);
+    bool any_reply = false;
+
+    if (n <= 0) {
+        if (n != -EAGAIN) {
+            sys_log_debug("receive on %s: %s", sk->name, strerror(-n));
+        }
+        return 0;
+    }
+    /* One monotonic reading per batch is enough for rate limiting (DESIGN.md). */
+    int64_t mono_ns = sys_clock_monotonic_ns();
+    s->cnt.received += (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        answer_slot(s, &b->slot[i], mono_ns);
+        any_reply = any_reply || b->slot[i].len > 0;
+    }
+    if (any_reply) {
+        finalize_and_send(s, sk, (size_t)n);
+    }
+    return n;
+}
+
+void serve_handle_readable(struct serve *s, size_t i)
+{
+    if (i >= s->n_sock) {
+        return;
+    }
+    for (int k = 0; k < SERVE_BATCHES_PER_WAKE; k++) {
+        /* A short batch means the queue is empty: no need to ask for EAGAIN. */
+        if (serve_batch(s, &s->sock[i]) < SYS_UDP_BATCH) {
+            break;
+        }
+    }
+}
+
+/* "local stratum N": this machine's clock is the reference, at stratum N, with no
+ * delay or dispersion of its own beyond what srv grows from the reference time. */
+static void set_local_reference(struct serve *s, int64_t now_unix_ns)
+{
+    struct srv_reference ref;
+
+    memset(&ref, 0, sizeof(ref));
+    ref.leap = NTP_LEAP_NONE;
+    ref.stratum = s->local_stratum;
+    ref.refid = htonl(SERVE_LOCAL_REFID); /* srv keeps the refid as its wire bytes */
+    ref.root_delay = 0.0;
+    ref.root_dispersion = 0.0;
+    ref.ref_unix_ns = now_unix_ns;
+    srv_set_reference(&s->srv, &ref);
+}
+
+int serve_tick(struct serve *s, int64_t now_mono_ns, int64_t now_unix_ns)
+{
+    if (!s->local) {
+        return -1; /* no reference: srv answers leap 3, stratum 16 */
+    }
+    if (now_mono_ns >= s->next_ref_mono_ns) {
+        set_local_reference(s, now_unix_ns);
+        s->next_ref_mono_ns = now_mono_ns + SERVE_REF_REFRESH_S * NS_PER_S;
+    }
+    int64_t wait_ms = (s->next_ref_mono_ns - now_mono_ns + 999999) / 1000000;
+    return wait_ms > 0 ? (int)wait_ms : 0;
+}
+
+void serve_log_stats(const struct serve *s)
+{
+    char line[SYS_LOG_LINE_MAX];
+    size_t off = 0;
+
+    for (int r = 0; r < SRV_REASON_COUNT && off < sizeof(line); r++) {
+        int n = snprintf(line + off, sizeof(line) - off, "%s%s=%llu", r == 0 ? "" : " ",
+                         srv_reason_name((enum srv_reason)r),
+                         (unsigned long long)s->srv.stats.count[r]);
+        off += n > 0 ? (size_t)n : 0;
+    }
+    sys_log_info("server requests: %s", line);
+    sys_log_info("server datagrams: received=%llu sent=%llu send_failed=%llu truncated=%llu "
+                 "bad_address=%llu no_kernel_stamp=%llu",
+                 (unsigned long long)s->cnt.received, (unsigned long long)s->cnt.sent,
+                 (unsigned long long)s->cnt.send_failed, (unsigned long long)s->cnt.truncated,
+                 (unsigned long long)s->cnt.bad_address, (unsigned long long)s->cnt.rx_fallback);
+}
+
+void serve_close(struct serve *s)
+{
+    for (size_t i = 0; i < s->n_sock; i++) {
+        sys_udp_close(&s->sock[i].udp);
+    }
+    s->n_sock = 0;
+    free(s->batch);
+    free(s->rlim_table);
+    s->batch = NULL;
+    s->rlim_table = NULL;
+}

@@ -1,0 +1,87 @@
+/* The NTP server path of tsyncd: the sockets from the config, batches of requests read
+ * with kernel stamps, each handed to the core's srv_answer with its address converted,
+ * the replies finalized with one transmit time read just before the batch is sent.
+ * Also the reference the answers carry (the local clock with "local stratum N", or
+ * none). Storage is allocated once in serve_init; nothing is allocated per packet. */
+#ifndef TSYNC_SERVE_H
+#define TSYNC_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/srv.h"
+#include "daemon/cfg.h"
+#include "daemon/netaddr.h"
+#include "sys/sys_udp.h"
+
+/* Rate-limit table slots: 8192 x 24 bytes = 192 KiB, a fixed cost well under chronyd's
+ * default client log limit (clientloglimit, 512 KiB) while tracking thousands of
+ * active clients before the least recently seen are reused. */
+#define SERVE_RLIM_ENTRIES 8192
+
+/* Batches read from one socket per wake-up before the others (and signals) get a turn:
+ * 4 x 64 datagrams keeps a flood on one address from starving the rest. */
+#define SERVE_BATCHES_PER_WAKE 4
+
+/* How often the local reference time is renewed, so an answer's reference timestamp is
+ * never older than this and the root dispersion grown from it (15 ppm) stays below
+ * 0.25 ms. */
+#define SERVE_REF_REFRESH_S 16
+
+/* Reference ID of the local clock: 127.127.1.1 (0x7F7F0101), the value chronyd uses for
+ * "local stratum N", so monitoring that knows chrony's local mode recognizes it. */
+#define SERVE_LOCAL_REFID 0x7F7F0101u
+
+struct serve_socket {
+    struct sys_udp udp;
+    char name[NETADDR_TEXT_LEN];
+};
+
+/* Counters kept by the daemon around the core's own (srv.stats). */
+struct serve_counters {
+    uint64_t received;    /* datagrams read */
+    uint64_t sent;        /* replies the kernel accepted */
+    uint64_t send_failed; /* replies the kernel refused */
+    uint64_t truncated;   /* datagrams longer than SYS_UDP_DGRAM_MAX, dropped */
+    uint64_t bad_address; /* source address of an unknown family, dropped */
+    uint64_t rx_fallback; /* no kernel stamp: a clock reading after recv was used */
+};
+
+struct serve {
+    struct srv srv;
+    struct rlim_entry *rlim_table;
+    struct sys_udp_batch *batch;
+    struct serve_socket sock[CFG_MAX_BIND + 1];
+    size_t n_sock;
+    bool local;
+    uint8_t local_stratum;
+    int64_t next_ref_mono_ns;
+    struct serve_counters cnt;
+    bool send_error_logged;
+};
+
+/* Sets up the server from the config: allocates the rate-limit table and the batch,
+ * initializes the core's srv with precision_log2 and seed. No sockets yet. Returns 0
+ * or -ENOMEM. */
+int serve_init(struct serve *s, const struct cfg *c, int8_t precision_log2, uint64_t seed);
+
+/* Opens the sockets: one per bindaddress, or 0.0.0.0 and :: when there is none (a
+ * missing IPv6 stack is then only a warning); none with port 0. Logs each socket, and
+ * on failure names the address and the error. Returns 0 or the first -errno. */
+int serve_open_sockets(struct serve *s, const struct cfg *c);
+
+/* Reads and answers up to SERVE_BATCHES_PER_WAKE batches from socket i. */
+void serve_handle_readable(struct serve *s, size_t i);
+
+/* Renews the reference when due (now_mono_ns: CLOCK_MONOTONIC; now_unix_ns: realtime)
+ * and returns the poll timeout in ms until the next renewal, or -1 when none is due. */
+int serve_tick(struct serve *s, int64_t now_mono_ns, int64_t now_unix_ns);
+
+/* Logs the counters: the core's per reason and the daemon's own. */
+void serve_log_stats(const struct serve *s);
+
+/* Closes the sockets and frees the storage. */
+void serve_close(struct serve *s);
+
+#endif
