@@ -25,7 +25,7 @@ void cfg_format_error(const struct cfg_error *e, char *buf, size_t n)
     if (e->line > 0) {
         snprintf(buf, n, "%s:%d: %s", e->file, e->line, e->msg);
     } else {
-        snprintf(buf, n, "%s: %s", e->file, e->msg);
+        snprintf(buf, n, "%s: %s", e->file[0] != '\0' ? e->file : "config", e->msg);
     }
 }
 

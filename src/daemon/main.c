@@ -54,15 +54,6 @@ static void warn_to_log(void *ctx, const char *file, int line, const char *msg)
     }
 }
 
-static void format_cfg_error(const struct cfg_error *e, char *buf, size_t cap)
-{
-    if (e->line > 0) {
-        snprintf(buf, cap, "%s:%d: %s", e->file, e->line, e->msg);
-    } else {
-        snprintf(buf, cap, "%s: %s", e->file[0] != '\0' ? e->file : "config", e->msg);
-    }
-}
-
 static int check_config(const char *path)
 {
     static struct cfg c; /* ~20 KiB: off the stack */
@@ -72,7 +63,7 @@ static int check_config(const char *path)
     memset(&e, 0, sizeof(e));
     cfg_init(&c);
     if (cfg_load_file(&c, path, &e, warn_to_stderr, NULL) != 0) {
-        format_cfg_error(&e, msg, sizeof(msg));
+        cfg_format_error(&e, msg, sizeof(msg));
         fprintf(stderr, "%s\n", msg);
         return 1;
     }
@@ -87,7 +78,7 @@ static int load_config(struct daemon *d)
     memset(&e, 0, sizeof(e));
     cfg_init(&d->cfg);
     if (cfg_load_file(&d->cfg, d->args.config_path, &e, warn_to_log, NULL) != 0) {
-        format_cfg_error(&e, msg, sizeof(msg));
+        cfg_format_error(&e, msg, sizeof(msg));
         sys_log_err("%s", msg);
         return -1;
     }
