@@ -4,10 +4,11 @@
 #include "sys/sys_loop.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "sys/sys_fd.h"
 
 static volatile sig_atomic_t sig_write_fd = -1;
 
@@ -23,20 +24,6 @@ static void on_signal(int signo)
         (void)!write(sig_write_fd, &b, 1);
     }
     errno = saved_errno;
-}
-
-static int set_fd_flags(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        return -errno;
-    }
-    fl = fcntl(fd, F_GETFD);
-    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
-        return -errno;
-    }
-    return 0;
 }
 
 static int install_handlers(void)
@@ -69,9 +56,9 @@ int sys_loop_init(struct sys_loop *l)
     if (pipe(l->sig_pipe) != 0) {
         return -errno;
     }
-    r = set_fd_flags(l->sig_pipe[0]);
+    r = sys_fd_set_nonblock_cloexec(l->sig_pipe[0]);
     if (r == 0) {
-        r = set_fd_flags(l->sig_pipe[1]);
+        r = sys_fd_set_nonblock_cloexec(l->sig_pipe[1]);
     }
     if (r == 0) {
         sig_write_fd = l->sig_pipe[1];

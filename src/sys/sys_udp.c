@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sys/sys_clock.h"
+#include "sys/sys_fd.h"
 
 /* Retries of one call interrupted by a signal before giving up on it. */
 #define EINTR_RETRIES 4
@@ -27,20 +28,6 @@ struct stamp_new {
         int64_t nsec;
     } ts[3];
 };
-
-static int set_fd_flags(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        return -errno;
-    }
-    fl = fcntl(fd, F_GETFD);
-    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
-        return -errno;
-    }
-    return 0;
-}
 
 static int set_int_opt(int fd, int level, int name, int value)
 {
@@ -86,7 +73,7 @@ int sys_udp_open(struct sys_udp *u, const struct sockaddr *sa, socklen_t sa_len)
         u->fd = -1;
         return r;
     }
-    r = set_fd_flags(u->fd);
+    r = sys_fd_set_nonblock_cloexec(u->fd);
     if (r == 0) {
         r = set_required_opts(u);
     }
