@@ -5,7 +5,6 @@
 #include "sys/sys_udp.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/net_tstamp.h>
 #include <string.h>
 #include <time.h>
