@@ -31,14 +31,17 @@ void args_print_usage(FILE *f)
 
 /* The option as the user typed it, for error messages. getopt sets optopt to 0 for an
  * unknown long option and to the option's value for a long option given an argument
- * it does not take ("--help=x"); both are read back from argv, which getopt has moved
- * past. A short option comes from optopt: it may sit inside a cluster like -nq. */
-static void describe_bad_option(char **argv, int ind, char *err, size_t cap, const char *what)
+ * it does not take ("--help=x"); both are read back from argv. Only a word getopt has
+ * just finished (optind moved past it) can be that long option: inside a cluster like
+ * -qn optind stays put and argv[optind - 1] is the word before, maybe an option
+ * argument that merely looks long ("-f --x=y -qn"). A short option comes from optopt. */
+static void describe_bad_option(char **argv, bool word_done, char *err, size_t cap,
+                                const char *what)
 {
-    const char *word = ind > 0 ? argv[ind - 1] : NULL;
+    const char *word = word_done && optind > 0 ? argv[optind - 1] : NULL;
     bool long_word = word != NULL && strncmp(word, "--", 2) == 0;
 
-    if (long_word && (optopt == 0 || optopt >= 256 || strchr(word, '=') != NULL)) {
+    if (long_word) {
         snprintf(err, cap, "%s '%s'", what, word);
     } else if (optopt > 0 && optopt < 256) {
         snprintf(err, cap, "%s '-%c'", what, optopt);
@@ -47,7 +50,8 @@ static void describe_bad_option(char **argv, int ind, char *err, size_t cap, con
     }
 }
 
-static enum args_action handle_opt(int c, struct args *a, char **argv, char *err, size_t cap)
+static enum args_action handle_opt(int c, struct args *a, char **argv, bool word_done,
+                                   char *err, size_t cap)
 {
     switch (c) {
     case 'f':
@@ -71,10 +75,10 @@ static enum args_action handle_opt(int c, struct args *a, char **argv, char *err
     case OPT_CHECK_CONFIG:
         return ARGS_CHECK_CONFIG;
     case ':':
-        describe_bad_option(argv, optind, err, cap, "missing argument for option");
+        describe_bad_option(argv, word_done, err, cap, "missing argument for option");
         return ARGS_ERROR;
     default:
-        describe_bad_option(argv, optind, err, cap, "unknown option");
+        describe_bad_option(argv, word_done, err, cap, "unknown option");
         return ARGS_ERROR;
     }
 }
@@ -91,8 +95,13 @@ enum args_action args_parse(int argc, char **argv, struct args *a, char *err, si
     }
     optind = 0; /* glibc: full re-initialization, so a second call parses afresh */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":f:ndxhv", long_opts, NULL)) != -1) {
-        enum args_action r = handle_opt(c, a, argv, err, err_cap);
+    for (;;) {
+        int before = optind < 1 ? 1 : optind; /* optind 0 means 1 after re-initialization */
+        c = getopt_long(argc, argv, ":f:ndxhv", long_opts, NULL);
+        if (c == -1) {
+            break;
+        }
+        enum args_action r = handle_opt(c, a, argv, optind > before, err, err_cap);
         if (r == ARGS_ERROR) {
             return r;
         }

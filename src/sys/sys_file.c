@@ -34,11 +34,24 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-/* Opens "<path>.tmp.<pid>.<n>" exclusively; fills tmp (PATH_MAX bytes). */
+/* Length of the directory part of path, slash included ("" for a bare name). */
+static size_t dir_prefix_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash == NULL ? 0 : (size_t)(slash - path) + 1;
+}
+
+/* Opens "<dir>/.tsync-tmp.<pid>.<n>" exclusively; fills tmp (PATH_MAX bytes). The name
+ * is short and fixed, not derived from the file's own name, so any valid name up to
+ * NAME_MAX can be replaced, and it lives in the same directory so rename is atomic. */
 static int open_temp(const char *path, char *tmp)
 {
+    int dir_len = (int)dir_prefix_len(path);
+
     for (int n = 0; n < TEMP_NAME_TRIES; n++) {
-        int len = snprintf(tmp, PATH_MAX, "%s.tmp.%ld.%d", path, (long)getpid(), n);
+        int len = snprintf(tmp, PATH_MAX, "%.*s.tsync-tmp.%ld.%d", dir_len, path,
+                           (long)getpid(), n);
         if (len < 0 || len >= PATH_MAX) {
             return -ENAMETOOLONG;
         }
