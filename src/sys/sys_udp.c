@@ -42,13 +42,29 @@ static int set_required_opts(struct sys_udp *u)
     return 0;
 }
 
-/* Options whose absence only costs accuracy or burst tolerance: best effort. */
-static void set_optional_opts(struct sys_udp *u)
+/* True for 0.0.0.0 and ::, where the kernel picks the reply's source address unless
+ * told the address the request came to. */
+static bool is_wildcard(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+    }
+    return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* Options whose absence only costs accuracy or burst tolerance: best effort. Packet
+ * info is asked for on wildcard sockets only: a socket bound to one address already
+ * answers from it, and the control message on every receive and send costs a route
+ * and device lookup per datagram on the fast path. */
+static void set_optional_opts(struct sys_udp *u, bool wildcard)
 {
     int stamp_flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
 
     (void)set_int_opt(u->fd, SOL_SOCKET, SO_RCVBUF, SYS_UDP_RCVBUF);
     u->rx_stamps = set_int_opt(u->fd, SOL_SOCKET, SO_TIMESTAMPING, stamp_flags) == 0;
+    if (!wildcard) {
+        return;
+    }
     if (u->family == AF_INET) {
         (void)set_int_opt(u->fd, IPPROTO_IP, IP_PKTINFO, 1);
     } else {
@@ -78,7 +94,7 @@ int sys_udp_open(struct sys_udp *u, const struct sockaddr *sa, socklen_t sa_len)
     }
     if (r == 0) {
         /* Before bind, so the very first datagram already carries a stamp. */
-        set_optional_opts(u);
+        set_optional_opts(u, is_wildcard(sa));
         if (bind(u->fd, sa, sa_len) != 0) {
             r = -errno;
         }
