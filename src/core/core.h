@@ -21,6 +21,13 @@ struct core_addr {
     uint16_t port; /* host order; 0 when unknown or irrelevant */
 };
 
+/* "Now" as the caller read it: the system (realtime) clock the engine disciplines and a
+ * monotonic clock for scheduling, both in nanoseconds. The core never reads a clock. */
+struct core_time {
+    int64_t real_ns; /* CLOCK_REALTIME, Unix epoch */
+    int64_t mono_ns; /* CLOCK_MONOTONIC */
+};
+
 /* xoshiro256** state: fast, small and good enough for poll jitter, timestamp fuzz and
  * rate-limit leak decisions. Never for keys or nonces. */
 struct core_rng {

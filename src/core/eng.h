@@ -1,0 +1,200 @@
+/* The engine: the client half of tsyncd as a pure state machine. It owns the sources
+ * (poll, reach, iburst, KoD, pools), their filters, source selection, the clock
+ * discipline (estimator, step policy, slew plan) and the error bound, and turns every
+ * event into a list of actions (act.h). It never reads a clock, a socket or a file:
+ * the daemon (src/daemon/drv.c) and the simulator (sim/) feed it the same events.
+ * Every call takes "now" and clears and fills out. */
+#ifndef TSYNC_ENG_H
+#define TSYNC_ENG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/act.h"
+#include "core/core.h"
+
+#define ENG_MAX_CONFIG_SOURCES 64
+#define ENG_NAME_MAX 256
+#define ENG_MAX_SOURCES 64   /* sources of one engine: servers, pool prototypes, members */
+#define ENG_DROP_REASONS 16  /* per-source reply counters (eng_drop_reason_name) */
+
+/* The discipline's estimator of offset and frequency (doc/ has the measurements behind
+ * the default). */
+enum eng_estimator {
+    ENG_EST_KALMAN = 0,  /* adaptive bank of Kalman filters (default) */
+    ENG_EST_REGRESS = 1, /* weighted linear regression with a runs test, as chrony */
+};
+
+/* One server or pool line (ntp.conf / chrony.conf meaning). */
+struct eng_source_config {
+    char name[ENG_NAME_MAX]; /* host name or address literal */
+    bool pool;
+    bool iburst, burst, prefer, noselect;
+    int minpoll, maxpoll;    /* log2 s, 0..17 */
+    int maxsources;          /* pool: addresses used at once (default 4) */
+    double maxdelay;         /* s; replies with a larger round trip are dropped; 0 none */
+    uint16_t port;           /* default 123 */
+    uint8_t version;         /* NTP version of requests, default 4 */
+};
+
+struct eng_config {
+    size_t n_sources;
+    struct eng_source_config sources[ENG_MAX_CONFIG_SOURCES];
+
+    /* Step policy (chrony makestep THRESHOLD LIMIT, ntpd tinker step/panic/stepout). */
+    double step_threshold;  /* s: offsets above it may be stepped (default 0.1 at
+                               start-up, see below) */
+    int step_limit;         /* the first N clock updates step above step_threshold
+                               (default 3); negative = always */
+    double running_step_threshold; /* s: while running, an offset above this that persists
+                               and the selected sources confirm is stepped (default 0.5;
+                               0 = never step while running) */
+    double panic_threshold; /* s: a running step above it is refused and reported
+                               (default 1000; 0 = no limit) */
+    /* A running step (or refusal) needs both: step_confirm consecutive updates above
+     * running_step_threshold that the selected sources agree on and that are consistent
+     * with each other (one jump, not noise), and, when stepout > 0, the first of them at
+     * least stepout seconds ago. step_confirm is the protection against spikes and a
+     * lone falseticker; stepout is ntpd's "tinker stepout" (ntpd waits 300-900 s before
+     * stepping, which is why it took 15 minutes and more to repair a 5-minute error).
+     * While an offset waits for confirmation it is neither stepped nor slewed. An
+     * external jump the loop reported counts as the first confirmation. */
+    int step_confirm;       /* updates (default 3; values below 2 count as 2, 0 = default) */
+    double stepout;         /* s (default 0: the confirmations alone decide) */
+    int estimator;          /* enum eng_estimator: the discipline's frequency estimator */
+    bool no_clock_control;  /* -x: the clock runs free: its offset and drift are tracked,
+                               nothing is stepped or slewed, no ACT_STEP/ACT_FREQ/ACT_STATUS */
+
+    bool have_drift;        /* drift file read at start */
+    double drift_ppm;       /* its frequency correction */
+    double drift_save_interval; /* s between ACT_DRIFT_SAVE (default 3600) */
+
+    double holdover;        /* s without any usable source before the state turns
+                               unsynchronized (default 3600) */
+    int minsources;         /* selectable sources needed to update the clock (default 1) */
+    double maxdistance;     /* s: root distance limit (default 1.5, RFC 5905 MAXDIST) */
+    double max_freq_ppm;    /* |frequency correction| limit (default 100000, with tick) */
+
+    bool local;             /* "local stratum N": serve as stratum N when no source is
+                               selected (orphan-style fallback) */
+    uint8_t local_stratum;
+    int8_t precision_log2;  /* of the local clock, measured by the caller */
+};
+
+/* Defaults as documented above; no sources. */
+void eng_config_default(struct eng_config *c);
+
+/* A server (pool = false) or pool line with the ntp.conf/chrony.conf defaults: minpoll 6,
+ * maxpoll 10, maxsources 4 for a pool, port 123, version 4, no options. name is copied
+ * (truncated to ENG_NAME_MAX - 1 bytes). */
+void eng_source_default(struct eng_source_config *s, const char *name, bool pool);
+
+struct eng; /* opaque: all state of one engine, no pointers to outside memory */
+
+/* Bytes of storage one engine needs; the caller provides it (aligned like max_align_t),
+ * so the core allocates nothing and the simulator can run many engines. */
+size_t eng_size(void);
+
+/* Starts an engine in storage mem with a copy of cfg. seed drives poll jitter, request
+ * nonces and every other random choice. Emits the first actions (resolve pool names,
+ * initial frequency from the drift file, unsynchronized status, reference). */
+struct eng *eng_init(void *mem, const struct eng_config *cfg, struct core_time now,
+                     uint64_t seed, struct act_list *out);
+
+/* Monotonic time (ns) at which eng_on_timer wants to run next; INT64_MAX for never. */
+int64_t eng_next_timer(const struct eng *e);
+
+/* Timers due: polls, bursts, holdover, drift saves, slew plan steps. */
+void eng_on_timer(struct eng *e, struct core_time now, struct act_list *out);
+
+/* The request (source, seq) of an ACT_SEND left at tx_real_ns (clock read right before
+ * sendmsg, or a later kernel transmit stamp: a later call for the same request
+ * replaces the earlier time). */
+void eng_on_sent(struct eng *e, struct core_time now, int source, uint32_t seq,
+                 int64_t tx_real_ns, struct act_list *out);
+
+/* A datagram from the socket of request (source, seq): from = its sender, rx_real_ns =
+ * kernel receive stamp (or a clock reading right after the receive). */
+void eng_on_reply(struct eng *e, struct core_time now, int source, uint32_t seq,
+                  const struct core_addr *from, const uint8_t *buf, size_t len,
+                  int64_t rx_real_ns, struct act_list *out);
+
+/* Answer to an ACT_RESOLVE: n addresses (n = 0 on failure). */
+void eng_on_resolved(struct eng *e, struct core_time now, int source,
+                     const struct core_addr *addrs, size_t n, struct act_list *out);
+
+/* Result of an ACT_STEP: ok, and the offset actually applied (s). All stored samples and
+ * timers are rebased here (DESIGN.md "parameter-change handlers") and EV_STEP reports
+ * the step. A failed step (ok false: EPERM, ...) gives EV_STEP_FAILED; the offset is
+ * slewed meanwhile and steps are asked for again only after a back-off (60 s doubling
+ * to an hour). */
+void eng_on_stepped(struct eng *e, struct core_time now, bool ok, double applied,
+                    struct act_list *out);
+
+/* Result of an ACT_FREQ: the frequency the clock actually runs with now (maybe clamped;
+ * when the kernel refused, its unchanged frequency). Samples are rebased on it; a
+ * difference from the request gives EV_FREQ_CLAMPED once, not at every update. */
+void eng_on_freq_set(struct eng *e, struct core_time now, double applied_ppm,
+                     struct act_list *out);
+
+/* The loop saw the clock jump by jump seconds that the engine did not ask for (date -s,
+ * a VM pause): stored samples are rebased and the sources re-measured at once. */
+void eng_on_external_step(struct eng *e, struct core_time now, double jump,
+                          struct act_list *out);
+
+/* Operator's "makestep": accept the next large step even above the panic threshold. */
+void eng_allow_step(struct eng *e, struct core_time now, struct act_list *out);
+
+/* Read-only view for the control socket, logs and the simulator's reports. */
+struct eng_status {
+    bool synced;
+    int selected;           /* source index, -1 none */
+    uint8_t stratum, leap;
+    uint32_t refid;
+    double offset;          /* last estimate of the clock's offset (s, to add) */
+    double freq_ppm;        /* frequency correction now applied (slew included) */
+    double drift_ppm;       /* estimated correction that cancels the clock's drift */
+    double skew_ppm;        /* 1-sigma uncertainty of drift_ppm */
+    double root_delay, root_dispersion;
+    double bound;           /* max error (s): root_delay/2 + root_dispersion + ... */
+    int64_t last_update_mono_ns;
+    uint32_t steps;         /* clock steps so far */
+    uint64_t stray_replies; /* eng_on_reply calls naming no source */
+};
+void eng_get_status(const struct eng *e, struct core_time now, struct eng_status *st);
+
+/* One past the highest slot in use. */
+size_t eng_source_count(const struct eng *e);
+
+struct eng_source_status {
+    char name[ENG_NAME_MAX];
+    struct core_addr addr;  /* family 0 while unresolved */
+    char tally;             /* ntpq tally: '*' '+' '-' 'x' '#' '.' ' ' */
+    uint8_t stratum;
+    uint32_t refid;
+    uint8_t reach;
+    int poll_log2;
+    double offset, delay, jitter; /* s */
+    int64_t last_rx_mono_ns; /* 0 = never */
+    uint8_t kind;           /* 0 server, 1 pool (the prototype: name only), 2 pool member */
+    bool denied;            /* stopped by a kiss-o'-death DENY/RSTR */
+    uint8_t leap;           /* of its last answer */
+    uint64_t drops[ENG_DROP_REASONS]; /* replies per reason: [0] = used, others dropped */
+};
+
+/* Slots are stable: a removed pool member leaves a free slot (false) that a new one may
+ * take later. i < eng_source_count(). refid is as on the wire (network byte order in
+ * memory), like act_reference.refid. */
+bool eng_get_source(const struct eng *e, size_t i, struct core_time now,
+                    struct eng_source_status *st);
+
+/* Stable lower_snake name of a drop counter ("ok", "stale", "wrong_sender", "bogus",
+ * "duplicate", "kod", "unsynchronized", ...); NULL beyond the last one. */
+const char *eng_drop_reason_name(size_t i);
+
+/* The frequency worth saving in the drift file now (also at exit): false when the
+ * estimate is not good enough yet and no drift file was read. */
+bool eng_drift_value(const struct eng *e, struct core_time now, double *ppm);
+
+#endif
