@@ -18,12 +18,13 @@ void args_print_usage(FILE *f)
 {
     fprintf(f, "Usage: tsyncd [-n | -d] [-x] [-f FILE]\n"
                "       tsyncd --check-config [-f FILE]\n"
-               "NTP server daemon.\n"
+               "NTP client and server daemon: disciplines the system clock to the configured\n"
+               "sources and answers NTP clients.\n"
                "\n"
                "  -f FILE           configuration file (default " ARGS_DEFAULT_CONFIG ")\n"
                "  -n                stay in the foreground, log to syslog\n"
                "  -d                stay in the foreground, log to stderr (twice: debug too)\n"
-               "  -x                never touch the system clock\n"
+               "  -x                never touch the system clock: only measure its offset\n"
                "      --check-config  check the configuration file and exit (0 valid, 1 not)\n"
                "  -v, --version     print the version and exit\n"
                "  -h, --help        print this help and exit\n");

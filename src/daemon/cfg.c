@@ -149,6 +149,12 @@ static const struct directive directives[] = {
     {"pool", cfg_do_server},
     {"peer", cfg_do_server},
     {"fudge", cfg_do_fudge},
+    {"makestep", cfg_do_makestep},
+    {"tinker", cfg_do_tinker},
+    {"tos", cfg_do_tos},
+    {"minsources", cfg_do_minsources},
+    {"maxdistance", cfg_do_maxdistance},
+    {"holdover", cfg_do_holdover},
     {"include", cfg_do_include},
     {"includefile", cfg_do_include},
     {"confdir", cfg_do_confdir},
@@ -175,10 +181,8 @@ struct known {
 
 static const struct known accepted[] = {
     /* clock discipline and its policy */
-    {"makestep", NULL},
     {"rtcsync", NULL},
     {"maxupdateskew", NULL},
-    {"tinker", NULL},
     {"maxchange", NULL},
     {"maxdrift", NULL},
     {"maxslewrate", NULL},
@@ -218,9 +222,6 @@ static const struct known accepted[] = {
     {"automax", NULL},
     {"ident", NULL},
     /* source selection */
-    {"tos", NULL},
-    {"minsources", NULL},
-    {"maxdistance", NULL},
     {"reselectdist", NULL},
     {"stratumweight", NULL},
     {"combinelimit", NULL},

@@ -19,8 +19,7 @@
 #define CFG_NAME_LEN          256
 #define CFG_MAX_INCLUDE_DEPTH 8
 
-/* A server/pool line, parsed and validated now; the client that uses it comes with
- * the sources issue. */
+/* A server/pool line (the engine's source configuration, see drv_config.c). */
 struct cfg_server {
     char name[CFG_NAME_LEN]; /* host name or address literal, without [] around IPv6 */
     bool pool;
@@ -30,6 +29,26 @@ struct cfg_server {
     double maxdelay;      /* seconds, 0 = none */
     uint8_t family;       /* CORE_AF_NONE, or CORE_AF_INET/INET6 ("-4"/"-6", ipv4/ipv6) */
     int version;          /* NTP version to send, 1..4; 0 = default (4) */
+    uint16_t port;        /* server's UDP port (chrony "port N"); 0 = default (123) */
+};
+
+/* Clock discipline directives. Each *_set flag says the line was given; otherwise the
+ * engine's documented default applies (mapping in drv_config.c). */
+struct cfg_clock {
+    bool makestep_set;         /* chrony "makestep THRESHOLD LIMIT" */
+    double makestep_threshold; /* s */
+    int makestep_limit;        /* clock updates that may step; -1 = every update */
+    bool step_set;             /* ntpd "tinker step S": 0 = never step */
+    double step;               /* s */
+    bool panic_set;            /* ntpd "tinker panic S": 0 = no limit */
+    double panic;              /* s */
+    bool stepout_set;          /* ntpd "tinker stepout S": how long a large offset must
+                                  persist before a running step */
+    double stepout;            /* s */
+    int minsources;            /* "minsources N" / "tos minsane N"; 0 = default */
+    double maxdistance;        /* "maxdistance S" / "tos maxdist S", s; 0 = default */
+    bool holdover_set;         /* "holdover S" (tsyncd's own) */
+    double holdover;           /* s */
 };
 
 struct cfg {
@@ -47,6 +66,8 @@ struct cfg {
 
     size_t n_servers;
     struct cfg_server servers[CFG_MAX_SERVERS];
+
+    struct cfg_clock clock;
 
     char pidfile[CFG_PATH_LEN];   /* default /run/tsyncd.pid; "" = none */
     char driftfile[CFG_PATH_LEN]; /* "" = none */

@@ -110,7 +110,7 @@ int cfg_mask_prefix(const struct core_addr *mask);
 /* Adds r to the ACL, reporting a full table. */
 int cfg_add_rule(struct cfg_parser *p, const struct acl_rule *r, enum acl_add_mode mode);
 
-/* Directive handlers (cfg_access.c, cfg_source.c, cfg_include.c). */
+/* Directive handlers (cfg_access.c, cfg_source.c, cfg_include.c, cfg_clock.c). */
 int cfg_do_allow(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_deny(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_restrict(struct cfg_parser *p, struct cfg_line *l);
@@ -120,6 +120,12 @@ int cfg_do_server(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_fudge(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_local(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_include(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_makestep(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_tinker(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_tos(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_minsources(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_maxdistance(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_holdover(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_confdir(struct cfg_parser *p, struct cfg_line *l);
 
 /* Settles what depends on the whole file (local reference, KoD rate); run once at the

@@ -82,6 +82,7 @@ static const struct src_opt src_opts[] = {
     {"maxpoll", OPT_INT, 0, 17, 0, NULL},
     {"version", OPT_INT, 1, 4, 0, NULL},
     {"maxsources", OPT_INT, 1, 16, 0, NULL},
+    {"port", OPT_INT, 1, 65535, 0, NULL},
     {"maxdelay", OPT_DOUBLE, 0, 1000, 0, NULL},
     {"key", OPT_REFUSE, 0, 0, 0, "symmetric keys are not supported yet"},
     {"autokey", OPT_REFUSE, 0, 0, 0, "autokey is not supported"},
@@ -90,7 +91,6 @@ static const struct src_opt src_opts[] = {
     {"true", OPT_REFUSE, 0, 0, 0, "a source is never trusted blindly"},
     {"trust", OPT_REFUSE, 0, 0, 0, "a source is never trusted blindly"},
     {"require", OPT_REFUSE, 0, 0, 0, "source selection does not honour it yet"},
-    {"port", OPT_REFUSE, 0, 0, 0, "sources are polled on port 123 only"},
     {"xleave", OPT_IGNORE, 0, 0, 0, NULL},
     {"offline", OPT_IGNORE, 0, 0, 0, NULL},
     {"auto_offline", OPT_IGNORE, 0, 0, 0, NULL},
@@ -147,6 +147,8 @@ static void set_int(struct src_state *st, const char *name, int v)
         st->maxpoll_set = true;
     } else if (strcmp(name, "version") == 0) {
         st->s.version = v;
+    } else if (strcmp(name, "port") == 0) {
+        st->s.port = (uint16_t)v;
     } else {
         st->s.maxsources = v;
     }
@@ -165,7 +167,7 @@ static int parse_opt(struct cfg_parser *p, const struct cfg_line *l, size_t *i,
     if (!o) {
         return cfg_fail(p,
                         "%s: unknown option " CFG_TOK " (expected iburst, burst, prefer, "
-                        "noselect, minpoll, maxpoll, maxdelay, version or maxsources)",
+                        "noselect, minpoll, maxpoll, maxdelay, version, port or maxsources)",
                         l->name, l->argv[*i]);
     }
     snprintf(ctx, sizeof ctx, "%s: %s", l->name, o->name);

@@ -1,7 +1,7 @@
 /* tsyncd: command line, start-up in a fixed order (config, background, pid file,
- * precision, sockets), the poll loop, and a clean exit on SIGTERM/SIGINT. The only
- * decisions taken here are about the process; the NTP ones are the core's, reached
- * through serve.c. This version serves time and never touches the system clock. */
+ * precision, sockets, client), the poll loop, and a clean exit on SIGTERM/SIGINT. The
+ * only decisions taken here are about the process; the NTP ones are the core's, reached
+ * through serve.c (answers) and drv.c (sources and the clock). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 
 #include "daemon/args.h"
 #include "daemon/cfg.h"
+#include "daemon/drv.h"
 #include "daemon/serve.h"
 #include "sys/sys_clock.h"
 #include "sys/sys_daemon.h"
@@ -26,6 +27,7 @@ struct daemon {
     struct args args;
     struct cfg cfg;
     struct serve serve;
+    struct drv *drv;
     struct sys_loop loop;
     int loop_index[CFG_MAX_BIND + 1]; /* serve socket -> sys_loop index */
     int notify_fd;                    /* pipe to the waiting parent, -1 if none */
@@ -82,11 +84,6 @@ static int load_config(struct daemon *d)
         sys_log_err("%s", msg);
         return -1;
     }
-    for (size_t i = 0; i < d->cfg.n_servers && i < CFG_MAX_SERVERS; i++) {
-        sys_log_warning("%s %s: this version only serves time; it does not synchronize "
-                        "to sources yet",
-                        d->cfg.servers[i].pool ? "pool" : "server", d->cfg.servers[i].name);
-    }
     if (d->cfg.acl.n == 0 && d->cfg.port != 0) {
         sys_log_notice("no allow/restrict line admits clients: every request is ignored");
     }
@@ -140,6 +137,21 @@ static int open_server(struct daemon *d, uint64_t seed)
     return 0;
 }
 
+/* The client: sources, the clock discipline and the reference the server hands out. */
+static int open_client(struct daemon *d)
+{
+    struct drv_params p = {
+        .cfg = &d->cfg,
+        .no_clock = d->args.no_clock,
+        .precision_log2 = d->precision_log2,
+        .loop = &d->loop,
+        .srv = &d->serve.srv,
+    };
+
+    /* drv logs what fails. */
+    return drv_start(&d->drv, &p) == 0 ? 0 : -1;
+}
+
 static void log_startup(const struct daemon *d)
 {
     char socks[SYS_LOG_LINE_MAX / 2];
@@ -154,22 +166,25 @@ static void log_startup(const struct daemon *d)
     sys_log_info("tsyncd %s started: config %s, pid %ld, NTP server on %s, precision 2^%d s",
                  TSYNC_VERSION, d->args.config_path, (long)getpid(),
                  d->serve.n_sock > 0 ? socks : "none", d->precision_log2);
+    sys_log_info("sources: %zu server/pool lines", d->cfg.n_servers);
     if (d->cfg.local) {
-        sys_log_info("reference: local clock at stratum %u", (unsigned)d->cfg.local_stratum);
+        sys_log_info("local reference: stratum %u while no source is selected",
+                     (unsigned)d->cfg.local_stratum);
     } else {
-        sys_log_info("reference: none (answers say unsynchronized: leap 3, stratum 16)");
+        sys_log_info("no local reference: answers say unsynchronized (leap 3, stratum 16) "
+                     "until a source is selected");
     }
     sys_log_info("system clock: %s", d->args.no_clock
-                                         ? "never touched (-x)"
-                                         : "not touched (this version does not discipline it)");
+                                         ? "never touched (-x): offsets are only measured"
+                                         : "disciplined through clock_adjtime");
 }
 
 /* Waits and serves until SIGTERM/SIGINT. Returns the exit status. */
 static int run_loop(struct daemon *d)
 {
     for (;;) {
-        int timeout_ms = serve_tick(&d->serve, sys_clock_monotonic_ns(), sys_clock_realtime_ns());
-        int r = sys_loop_wait(&d->loop, timeout_ms);
+        /* Only the client has timers: the server's reference is the engine's too. */
+        int r = sys_loop_wait(&d->loop, drv_timeout_ms(d->drv));
         if (r < 0) {
             sys_log_err("poll failed: %s", strerror(-r));
             return 1;
@@ -188,14 +203,18 @@ static int run_loop(struct daemon *d)
                 serve_handle_readable(&d->serve, i);
             }
         }
+        drv_after_wait(d->drv);
     }
 }
 
 static void shut_down(struct daemon *d, bool served)
 {
     if (served) {
+        drv_log_status(d->drv);
         serve_log_stats(&d->serve);
     }
+    drv_stop(d->drv); /* writes the drift file */
+    d->drv = NULL;
     serve_close(&d->serve);
     if (d->pidfile_held) {
         int r = sys_pidfile_release(d->cfg.pidfile);
@@ -211,7 +230,7 @@ static void shut_down(struct daemon *d, bool served)
 }
 
 /* Everything between a valid config and the loop, in this order: background, pid file
- * (before the sockets, so a second instance stops here), precision, sockets. */
+ * (before the sockets, so a second instance stops here), precision, sockets, client. */
 static int start(struct daemon *d)
 {
     int err = 0;
@@ -236,7 +255,7 @@ static int start(struct daemon *d)
         seed = (uint64_t)sys_clock_realtime_ns() ^ ((uint64_t)getpid() << 32);
     }
     d->precision_log2 = sys_clock_precision_log2();
-    if (open_server(d, seed) != 0) {
+    if (open_server(d, seed) != 0 || open_client(d) != 0) {
         return -1;
     }
     log_startup(d);

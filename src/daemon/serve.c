@@ -3,7 +3,6 @@
  * rate limits and the answer itself are srv_answer's (src/core/srv.c). */
 #include "daemon/serve.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -14,8 +13,6 @@
 #include "ntp/ntp_ts.h"
 #include "sys/sys_clock.h"
 #include "sys/sys_log.h"
-
-#define NS_PER_S INT64_C(1000000000)
 
 int serve_init(struct serve *s, const struct cfg *c, int8_t precision_log2, uint64_t seed)
 {
@@ -34,9 +31,6 @@ int serve_init(struct serve *s, const struct cfg *c, int8_t precision_log2, uint
     sc.rlim = c->rlim;
     sc.rlim_all = c->ratelimit_all;
     srv_init(&s->srv, &sc, s->rlim_table, SERVE_RLIM_ENTRIES, seed);
-    s->local = c->local;
-    s->local_stratum = c->local_stratum;
-    s->next_ref_mono_ns = INT64_MIN; /* due at the first serve_tick */
     return 0;
 }
 
@@ -209,35 +203,6 @@ void serve_handle_readable(struct serve *s, size_t i)
             break;
         }
     }
-}
-
-/* "local stratum N": this machine's clock is the reference, at stratum N, with no
- * delay or dispersion of its own beyond what srv grows from the reference time. */
-static void set_local_reference(struct serve *s, int64_t now_unix_ns)
-{
-    struct srv_reference ref;
-
-    memset(&ref, 0, sizeof(ref));
-    ref.leap = NTP_LEAP_NONE;
-    ref.stratum = s->local_stratum;
-    ref.refid = htonl(SERVE_LOCAL_REFID); /* srv keeps the refid as its wire bytes */
-    ref.root_delay = 0.0;
-    ref.root_dispersion = 0.0;
-    ref.ref_unix_ns = now_unix_ns;
-    srv_set_reference(&s->srv, &ref);
-}
-
-int serve_tick(struct serve *s, int64_t now_mono_ns, int64_t now_unix_ns)
-{
-    if (!s->local) {
-        return -1; /* no reference: srv answers leap 3, stratum 16 */
-    }
-    if (now_mono_ns >= s->next_ref_mono_ns) {
-        set_local_reference(s, now_unix_ns);
-        s->next_ref_mono_ns = now_mono_ns + SERVE_REF_REFRESH_S * NS_PER_S;
-    }
-    int64_t wait_ms = (s->next_ref_mono_ns - now_mono_ns + 999999) / 1000000;
-    return wait_ms > 0 ? (int)wait_ms : 0;
 }
 
 void serve_log_stats(const struct serve *s)

@@ -1,8 +1,9 @@
 /* The NTP server path of tsyncd: the sockets from the config, batches of requests read
  * with kernel stamps, each handed to the core's srv_answer with its address converted,
  * the replies finalized with one transmit time read just before the batch is sent.
- * Also the reference the answers carry (the local clock with "local stratum N", or
- * none). Storage is allocated once in serve_init; nothing is allocated per packet. */
+ * The reference the answers carry is not decided here: the engine's ACT_REFERENCE
+ * reaches srv_set_reference(&serve.srv) through the driver (drv.c), "local stratum N"
+ * included. Storage is allocated once in serve_init; nothing is allocated per packet. */
 #ifndef TSYNC_SERVE_H
 #define TSYNC_SERVE_H
 
@@ -23,15 +24,6 @@
 /* Batches read from one socket per wake-up before the others (and signals) get a turn:
  * 4 x 64 datagrams keeps a flood on one address from starving the rest. */
 #define SERVE_BATCHES_PER_WAKE 4
-
-/* How often the local reference time is renewed, so an answer's reference timestamp is
- * never older than this and the root dispersion grown from it (15 ppm) stays below
- * 0.25 ms. */
-#define SERVE_REF_REFRESH_S 16
-
-/* Reference ID of the local clock: 127.127.1.1 (0x7F7F0101), the value chronyd uses for
- * "local stratum N", so monitoring that knows chrony's local mode recognizes it. */
-#define SERVE_LOCAL_REFID 0x7F7F0101u
 
 struct serve_socket {
     struct sys_udp udp;
@@ -54,16 +46,14 @@ struct serve {
     struct sys_udp_batch *batch;
     struct serve_socket sock[CFG_MAX_BIND + 1];
     size_t n_sock;
-    bool local;
-    uint8_t local_stratum;
-    int64_t next_ref_mono_ns;
     struct serve_counters cnt;
     bool send_error_logged;
 };
 
 /* Sets up the server from the config: allocates the rate-limit table and the batch,
- * initializes the core's srv with precision_log2 and seed. No sockets yet. Returns 0
- * or -ENOMEM. */
+ * initializes the core's srv with precision_log2 and seed, without a reference (answers
+ * say leap 3, stratum 16 until one is set on s->srv). No sockets yet. Returns 0 or
+ * -ENOMEM. */
 int serve_init(struct serve *s, const struct cfg *c, int8_t precision_log2, uint64_t seed);
 
 /* Opens the sockets: one per bindaddress, or 0.0.0.0 and :: when there is none (a
@@ -73,10 +63,6 @@ int serve_open_sockets(struct serve *s, const struct cfg *c);
 
 /* Reads and answers up to SERVE_BATCHES_PER_WAKE batches from socket i. */
 void serve_handle_readable(struct serve *s, size_t i);
-
-/* Renews the reference when due (now_mono_ns: CLOCK_MONOTONIC; now_unix_ns: realtime)
- * and returns the poll timeout in ms until the next renewal, or -1 when none is due. */
-int serve_tick(struct serve *s, int64_t now_mono_ns, int64_t now_unix_ns);
 
 /* Logs the counters: the core's per reason and the daemon's own. */
 void serve_log_stats(const struct serve *s);

@@ -85,6 +85,17 @@ int sys_loop_add_fd(struct sys_loop *l, int fd)
     return (int)l->n_fds - 1;
 }
 
+int sys_loop_set_fd(struct sys_loop *l, int index, int fd)
+{
+    if (index < 0 || (size_t)index >= l->n_fds || fd < -1) {
+        return -EINVAL;
+    }
+    /* poll() skips a negative fd and reports nothing for it: a free slot costs nothing. */
+    l->pfd[index + 1].fd = fd;
+    l->pfd[index + 1].revents = 0;
+    return 0;
+}
+
 int sys_loop_wait(struct sys_loop *l, int timeout_ms)
 {
     int ready;

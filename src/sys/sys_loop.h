@@ -29,8 +29,15 @@ struct sys_loop {
  * SIGINT and SIGHUP and ignores SIGPIPE. Returns 0 or -errno. */
 int sys_loop_init(struct sys_loop *l);
 
-/* Watches fd for input. Returns its index for sys_loop_readable, or -ENOSPC. */
+/* Watches fd for input. Returns its index for sys_loop_readable and sys_loop_set_fd,
+ * or -ENOSPC. fd -1 reserves the slot without watching anything yet. */
 int sys_loop_add_fd(struct sys_loop *l, int fd);
+
+/* Puts fd in the slot at index (from sys_loop_add_fd) in place of the one there, for
+ * descriptors that come and go (one client socket per request); fd -1 stops watching
+ * and keeps the slot. Readiness seen for the old fd is forgotten. The loop never closes
+ * either fd. Returns 0, or -EINVAL for an index not handed out or an fd below -1. */
+int sys_loop_set_fd(struct sys_loop *l, int index, int fd);
 
 /* Waits until a watched fd is readable, a signal arrives, or timeout_ms passes (-1:
  * no timeout). Returns the number of ready watched fds (0 on timeout or signal only),

@@ -287,6 +287,8 @@ static void test_usage(void **state)
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         assert_non_null(strstr(text, want[i]));
     }
+    /* What the daemon is: both halves, now that the client exists. */
+    assert_non_null(strstr(text, "NTP client and server daemon"));
 }
 
 int main(void)

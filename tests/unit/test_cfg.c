@@ -109,6 +109,10 @@ static void test_defaults(void **state)
     assert_int_equal(cfg_buf.n_servers, 0);
     assert_string_equal(cfg_buf.pidfile, "/run/tsyncd.pid");
     assert_string_equal(cfg_buf.driftfile, "");
+    assert_false(cfg_buf.clock.makestep_set || cfg_buf.clock.step_set || cfg_buf.clock.panic_set ||
+                 cfg_buf.clock.stepout_set || cfg_buf.clock.holdover_set);
+    assert_int_equal(cfg_buf.clock.minsources, 0);
+    assert_true(cfg_buf.clock.maxdistance == 0.0);
     assert_int_equal(lookup("127.0.0.1"), ACL_IGNORE); /* default deny */
     assert_int_equal(warn_buf.n, 0);
 }
@@ -697,7 +701,21 @@ static void test_server_options(void **state)
     assert_string_equal(s[4].name, "2001:db8::1");
     assert_int_equal(s[5].family, CORE_AF_INET6);
     assert_int_equal(s[6].family, CORE_AF_INET);
+    assert_int_equal(s[6].port, 0); /* default: 123 */
     assert_int_equal(warn_buf.n, 0);
+}
+
+/* chrony's "port N" on a source line: the server's port (tests, non-standard servers). */
+static void test_server_port(void **state)
+{
+    (void)state;
+    load_ok("server 198.18.0.1 port 11123 iburst\npool p.example.org port 123\n");
+    assert_int_equal(cfg_buf.servers[0].port, 11123);
+    assert_true(cfg_buf.servers[0].iburst);
+    assert_int_equal(cfg_buf.servers[1].port, 123);
+    expect_error("server 198.18.0.1 port 0\n", 1, "server: port: \"0\" is out of range");
+    expect_error("server 198.18.0.1 port 65536\n", 1, "(1..65535)");
+    expect_error("\nserver 198.18.0.1 port\n", 2, "server: port: missing value");
 }
 
 static void test_server_poll_bounds(void **state)
@@ -793,10 +811,103 @@ static void test_too_many_servers(void **state)
 
 /* ---- accepted-but-warned and refused directives ------------------------------------- */
 
+/* ---- clock discipline ---------------------------------------------------------------- */
+
+static void test_makestep(void **state)
+{
+    (void)state;
+    load_ok("makestep 1 3\n");
+    assert_true(cfg_buf.clock.makestep_set);
+    assert_true(cfg_buf.clock.makestep_threshold == 1.0);
+    assert_int_equal(cfg_buf.clock.makestep_limit, 3);
+    load_ok("makestep 0.1 -1\nmakestep 0.5 -7\n"); /* later lines win; negative = always */
+    assert_true(cfg_buf.clock.makestep_threshold == 0.5);
+    assert_int_equal(cfg_buf.clock.makestep_limit, -1);
+    load_ok("makestep 0 0\n");
+    assert_int_equal(cfg_buf.clock.makestep_limit, 0);
+    assert_int_equal(warn_buf.n, 0);
+    expect_error("makestep\n", 1, "makestep: missing value: expected a step threshold");
+    expect_error("\nmakestep 1\n", 2, "makestep: limit: missing value");
+    expect_error("makestep one 3\n", 1, "makestep: expected a step threshold in seconds");
+    expect_error("makestep -1 3\n", 1, "makestep: \"-1\" is out of range");
+    expect_error("makestep 1 3.5\n", 1, "makestep: limit: expected how many clock updates");
+    expect_error("makestep 1 3 4\n", 1, "makestep: unexpected \"4\" after \"3\"");
+}
+
+static void test_tinker(void **state)
+{
+    (void)state;
+    load_ok("tinker panic 0\n");
+    assert_true(cfg_buf.clock.panic_set);
+    assert_true(cfg_buf.clock.panic == 0.0);
+    assert_false(cfg_buf.clock.step_set);
+    load_ok("tinker step 0.128 stepout 900\ntinker panic 1000\n");
+    assert_true(cfg_buf.clock.step_set && cfg_buf.clock.step == 0.128);
+    assert_true(cfg_buf.clock.stepout_set && cfg_buf.clock.stepout == 900.0);
+    assert_true(cfg_buf.clock.panic_set && cfg_buf.clock.panic == 1000.0);
+    assert_int_equal(warn_buf.n, 0);
+    load_ok("TINKER Step 0\n");
+    assert_true(cfg_buf.clock.step_set && cfg_buf.clock.step == 0.0);
+    expect_warning("tinker allan 1500 step 1\n",
+                   "t.conf:1: tinker: allan is accepted but has no effect");
+    assert_int_equal(warn_buf.n, 1);
+    assert_true(cfg_buf.clock.step == 1.0);
+    expect_warning("tinker dispersion 15 freq 0 huffpuff 7200 stepback 1 stepfwd 1 tick 0.01\n",
+                   "tinker: tick is accepted");
+    assert_int_equal(warn_buf.n, 6);
+    expect_error("tinker\n", 1, "tinker: missing value: expected step, panic or stepout");
+    expect_error("\n\ntinker step\n", 3, "tinker: step: missing value: expected seconds");
+    expect_error("tinker panic -5\n", 1, "tinker: panic: \"-5\" is out of range");
+    expect_error("tinker stepout 1e8\n", 1, "tinker: stepout: \"1e8\" is out of range");
+    expect_error("tinker step 0.5 wobble 3\n", 1, "tinker: unknown option \"wobble\"");
+    expect_error("tinker allan\n", 1, "tinker: allan: missing value");
+}
+
+static void test_tos(void **state)
+{
+    (void)state;
+    load_ok("tos minsane 3\n");
+    assert_int_equal(cfg_buf.clock.minsources, 3);
+    assert_int_equal(warn_buf.n, 0);
+    expect_warning("tos maxclock 11\ntos minclock 4 minsane 2 maxdist 2.5\n",
+                   "t.conf:2: tos: minclock is accepted but has no effect");
+    assert_int_equal(warn_buf.n, 2);
+    assert_int_equal(cfg_buf.clock.minsources, 2);
+    assert_true(cfg_buf.clock.maxdistance == 2.5);
+    expect_warning("tos basedate 2024-01-01 orphan 10\n", "tos: orphan is accepted");
+    expect_error("tos\n", 1, "tos: missing value");
+    expect_error("tos minsane 0\n", 1, "tos: minsane: \"0\" is out of range");
+    expect_error("tos minsane\n", 1, "tos: minsane: missing value");
+    expect_error("tos maxdist 0\n", 1, "tos: maxdist: \"0\" is out of range");
+    expect_error("tos basedate\n", 1, "tos: basedate: missing value");
+    expect_error("tos minclock many\n", 1, "tos: minclock: expected a number");
+    expect_error("tos sanity 3\n", 1, "tos: unknown option \"sanity\"");
+}
+
+static void test_minsources_maxdistance_holdover(void **state)
+{
+    (void)state;
+    load_ok("minsources 2\nmaxdistance 3\nholdover 7200\n");
+    assert_int_equal(cfg_buf.clock.minsources, 2);
+    assert_true(cfg_buf.clock.maxdistance == 3.0);
+    assert_true(cfg_buf.clock.holdover_set && cfg_buf.clock.holdover == 7200.0);
+    assert_int_equal(warn_buf.n, 0);
+    load_ok("holdover 1\n");
+    assert_true(cfg_buf.clock.holdover_set && cfg_buf.clock.holdover == 1.0);
+    expect_error("holdover 0\n", 1, "holdover: \"0\" is out of range");
+    expect_error("minsources 0\n", 1, "minsources: \"0\" is out of range");
+    expect_error("minsources 65\n", 1, "(1..64)");
+    expect_error("minsources 2 3\n", 1, "minsources: unexpected \"3\"");
+    expect_error("maxdistance\n", 1, "maxdistance: missing value");
+    expect_error("maxdistance -1\n", 1, "maxdistance: \"-1\" is out of range");
+    expect_error("holdover forever\n", 1, "holdover: expected seconds");
+    expect_error("\nholdover -1\n", 2, "holdover: \"-1\" is out of range");
+    expect_error("holdover 1 2\n", 1, "holdover: unexpected \"2\"");
+}
+
 static void test_warned_directives(void **state)
 {
     static const char *const names[] = {
-        "makestep 1 3",
         "rtcsync",
         "maxupdateskew 100.0",
         "leapfile /x",
@@ -813,15 +924,11 @@ static void test_warned_directives(void **state)
         "trustedkey 1",
         "controlkey 1",
         "requestkey 1",
-        "tinker panic 0",
-        "tos minclock 4",
         "enable stats",
         "disable monitor",
         "interface listen eth0",
         "nic ignore all",
         "hwtimestamp *",
-        "minsources 2",
-        "maxdistance 3",
         "dumpdir /x",
         "dumponexit",
         "cmdallow",
@@ -1137,6 +1244,44 @@ static void test_shipped_default(void **state)
     assert_int_equal(warn_buf.n, 0);
 }
 
+/* The shipped file's commented directives ("#pool ...", not "# text") are ready to use:
+ * uncommented they parse without a warning, and the time-source part means what the
+ * comments say (a pool with iburst, a drift file, makestep 1 3). */
+static void test_shipped_default_commented_lines(void **state)
+{
+    (void)state;
+    static char text[16384];
+    size_t used = 0;
+    char line[1100];
+    FILE *f = fopen(source_path("conf/tsyncd.conf"), "r");
+    int uncommented = 0;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        bool directive = line[0] == '#' && line[1] >= 'a' && line[1] <= 'z';
+        const char *keep = directive ? line + 1 : line;
+        size_t n = strlen(keep);
+        assert_true(used + n < sizeof text);
+        memcpy(text + used, keep, n);
+        used += n;
+        uncommented += directive;
+    }
+    fclose(f);
+    text[used] = '\0';
+    assert_true(uncommented >= 8);
+    load_ok(text);
+    assert_int_equal(warn_buf.n, 0);
+    assert_int_equal(cfg_buf.n_servers, 2);
+    assert_true(cfg_buf.servers[0].pool && cfg_buf.servers[0].iburst);
+    assert_string_equal(cfg_buf.servers[0].name, "2.debian.pool.ntp.org");
+    assert_false(cfg_buf.servers[1].pool);
+    assert_string_equal(cfg_buf.driftfile, "/var/lib/tsyncd/drift");
+    assert_true(cfg_buf.clock.makestep_set && cfg_buf.clock.makestep_threshold == 1.0);
+    assert_int_equal(cfg_buf.clock.makestep_limit, 3);
+    assert_true(cfg_buf.local);
+    assert_int_equal(cfg_buf.local_stratum, 10);
+}
+
 static void test_shipped_ntp_example(void **state)
 {
     (void)state;
@@ -1149,6 +1294,7 @@ static void test_shipped_ntp_example(void **state)
     assert_int_equal(cfg_buf.rlim.kod_log2, 1);
     assert_true(cfg_buf.n_servers >= 1);
     assert_string_not_equal(cfg_buf.driftfile, "");
+    assert_int_equal(cfg_buf.clock.minsources, 3); /* "tos minclock 4 minsane 3" */
 }
 
 static void test_shipped_chrony_example(void **state)
@@ -1159,7 +1305,10 @@ static void test_shipped_chrony_example(void **state)
     assert_true(cfg_buf.servers[0].pool);
     assert_true(cfg_buf.servers[0].iburst);
     assert_string_not_equal(cfg_buf.driftfile, "");
-    assert_true(warn_buf.n > 0); /* makestep, rtcsync ... are named */
+    assert_true(warn_buf.n > 0); /* rtcsync, keyfile ... are named */
+    assert_true(cfg_buf.clock.makestep_set);
+    assert_true(cfg_buf.clock.makestep_threshold == 1.0);
+    assert_int_equal(cfg_buf.clock.makestep_limit, 3);
 }
 
 int main(void)
@@ -1216,6 +1365,11 @@ int main(void)
         cmocka_unit_test(test_server_unknown_option),
         cmocka_unit_test(test_server_bad_host),
         cmocka_unit_test(test_too_many_servers),
+        cmocka_unit_test(test_server_port),
+        cmocka_unit_test(test_makestep),
+        cmocka_unit_test(test_tinker),
+        cmocka_unit_test(test_tos),
+        cmocka_unit_test(test_minsources_maxdistance_holdover),
         cmocka_unit_test(test_warned_directives),
         cmocka_unit_test(test_warning_without_callback),
         cmocka_unit_test(test_nts_directives_refused),
@@ -1230,6 +1384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_file_missing, setup_dir, teardown_dir),
         cmocka_unit_test(test_includes_disabled),
         cmocka_unit_test(test_shipped_default),
+        cmocka_unit_test(test_shipped_default_commented_lines),
         cmocka_unit_test(test_shipped_ntp_example),
         cmocka_unit_test(test_shipped_chrony_example),
     };

@@ -1,8 +1,10 @@
 /* Unit tests for the server path (src/daemon/serve.c) end to end on loopback: a cfg from
  * cfg_init and fields, real sockets, requests from plain sockets, one serve_handle_readable
- * call; replies decoded by hand and counters per reason (local reference, unsynchronized,
- * ACL denial, malformed/short/bad mode/truncated, rate limit and KoD), socket errors,
- * serve_tick's refresh, the stats log, and wildcard sockets in a private netns. */
+ * call; replies decoded by hand and counters per reason (local reference, a source's
+ * reference with dispersion grown since, unsynchronized, ACL denial, malformed/short/bad
+ * mode/truncated, rate limit and KoD), the engine's local fallback carried to the answers,
+ * socket errors, the stats log, and wildcard sockets in a private netns. References are
+ * set on the serve's srv with srv_set_reference, as the driver does for ACT_REFERENCE. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +28,9 @@
 
 #include <cmocka.h>
 
+#include "core/eng.h"
 #include "daemon/cfg.h"
+#include "daemon/drv_config.h"
 #include "daemon/serve.h"
 
 #define NS_PER_S   INT64_C(1000000000)
@@ -34,6 +38,7 @@
 #define PRECISION  (-23)
 #define NTP_UNIX_S INT64_C(2208988800) /* 1900 -> 1970 */
 #define PORT_TRIES 20
+#define REFID_LOCL 0x4C4F434Cu /* "LOCL": the engine's "local stratum N" reference */
 
 static struct cfg cfg;
 static struct serve srv;
@@ -143,15 +148,13 @@ static uint16_t free_port(void)
     return ntohs(sa.sin_port);
 }
 
-/* The test config: 127.0.0.1 only, allow 127.0.0.0/8 and ::1, ignore 127.0.0.2, local
- * stratum 3, no rate limit; port filled in by start_server. */
+/* The test config: 127.0.0.1 only, allow 127.0.0.0/8 and ::1, ignore 127.0.0.2, no
+ * rate limit; port filled in by start_server. */
 static void base_cfg(struct cfg *c)
 {
     cfg_init(c);
     c->n_bind = 1;
     c->bind[0] = core4(127, 0, 0, 1);
-    c->local = true;
-    c->local_stratum = 3;
     c->pidfile[0] = '\0';
     add_rule(c, core4(127, 0, 0, 0), 8, 0);
     add_rule(c, core4(127, 0, 0, 2), 32, ACL_IGNORE);
@@ -174,6 +177,20 @@ static void start_server(struct cfg *c)
     }
     assert_int_equal(r, 0);
     assert_int_equal(srv.n_sock, c->n_bind);
+}
+
+/* The reference "local stratum 3" gives while no source is selected, dated ref_unix_ns,
+ * in the form the engine's ACT_REFERENCE has it (refid as wire bytes). */
+static void set_local_reference(int64_t ref_unix_ns)
+{
+    struct srv_reference ref;
+
+    memset(&ref, 0, sizeof(ref));
+    ref.leap = 0;
+    ref.stratum = 3;
+    memcpy(&ref.refid, "LOCL", 4);
+    ref.ref_unix_ns = ref_unix_ns;
+    srv_set_reference(&srv.srv, &ref);
 }
 
 static int client_on(const char *ip)
@@ -260,8 +277,8 @@ static void check_answer(const uint8_t *r, uint64_t tx, int64_t ref_unix_ns, int
     assert_int_equal((int8_t)r[3], PRECISION);
     assert_int_equal(get32(r + 4), 0);           /* root delay */
     assert_true(get32(r + 8) < 66);              /* root dispersion < 1 ms */
-    assert_int_equal(get32(r + 12), 0x7F7F0101); /* refid 127.127.1.1 */
-    /* Reference time: when serve_tick set it, to the 32.32 rounding. */
+    assert_int_equal(get32(r + 12), REFID_LOCL); /* refid "LOCL" */
+    /* Reference time: when the reference was set, to the 32.32 rounding. */
     uint64_t want_ref = unix_ns_to_ntp(ref_unix_ns);
     assert_true(ref - want_ref <= 1 || want_ref - ref <= 1);
     assert_true(get64(r + 24) == tx); /* origin = the client's transmit timestamp */
@@ -308,7 +325,7 @@ static void test_serve_loopback(void **state)
     snprintf(name, sizeof(name), "127.0.0.1:%u", (unsigned)cfg.port);
     assert_string_equal(srv.sock[0].name, name);
     int64_t ref_ns = realtime_ns();
-    assert_int_equal(serve_tick(&srv, monotonic_ns(), ref_ns), SERVE_REF_REFRESH_S * 1000);
+    set_local_reference(ref_ns);
 
     int a = client_on("127.0.0.1");
     int denied = client_on("127.0.0.2");
@@ -381,7 +398,8 @@ static void test_serve_loopback(void **state)
     close(denied);
 }
 
-/* Without "local stratum": leap 3, stratum 16, no reference, and no tick timeout. */
+/* No reference set (no source selected, no "local stratum"): leap 3, stratum 16, no
+ * refid or reference time, but the request's times still echoed and stamped. */
 static void test_serve_unsynchronized(void **state)
 {
     (void)state;
@@ -389,9 +407,8 @@ static void test_serve_unsynchronized(void **state)
     uint8_t reply[64];
 
     base_cfg(&cfg);
-    cfg.local = false;
     start_server(&cfg);
-    assert_int_equal(serve_tick(&srv, monotonic_ns(), realtime_ns()), -1);
+    assert_false(srv.srv.has_ref);
     int a = client_on("127.0.0.1");
     int64_t t0 = realtime_ns();
     send_to_server(a, 0, buf, make_request(buf, 0x1122334455667788));
@@ -427,7 +444,7 @@ static void test_serve_rate_limit_kod(void **state)
     cfg.rlim.leak_log2 = 0;
     cfg.rlim.kod_log2 = 0;
     start_server(&cfg);
-    serve_tick(&srv, monotonic_ns(), realtime_ns());
+    set_local_reference(realtime_ns());
     int a = client_on("127.0.0.1");
     for (uint64_t i = 1; i <= 5; i++) {
         send_to_server(a, 0, buf, make_request(buf, i));
@@ -469,7 +486,7 @@ static void test_serve_ratelimit_all(void **state)
     cfg.rlim.leak_log2 = 0;
     cfg.rlim.kod_log2 = 0;
     start_server(&cfg);
-    serve_tick(&srv, monotonic_ns(), realtime_ns());
+    set_local_reference(realtime_ns());
     int a = client_on("127.0.0.1");
     for (uint64_t i = 1; i <= 6; i++) {
         send_to_server(a, 0, buf, make_request(buf, i));
@@ -524,7 +541,7 @@ static void test_serve_two_sockets_ipv6(void **state)
     assert_string_equal(srv.sock[1].name, name);
     assert_int_equal(srv.sock[1].udp.family, AF_INET6);
     int64_t ref_ns = realtime_ns();
-    serve_tick(&srv, monotonic_ns(), ref_ns);
+    set_local_reference(ref_ns);
     int a4 = client_on("127.0.0.1");
     int a6 = client_on("::1");
     int64_t t0 = realtime_ns();
@@ -613,48 +630,123 @@ static void test_serve_bad_bind_family(void **state)
     assert_int_equal(srv.n_sock, 0);
 }
 
-/* ---- serve_tick: the local reference and its refresh ---- */
+/* ---- references: what the driver hands over from the engine ---- */
 
-static void test_serve_tick_refresh(void **state)
-{
-    (void)state;
-    const int64_t mono = 1000 * NS_PER_S;
-    const int64_t unix0 = INT64_C(1700000000) * NS_PER_S;
-
-    base_cfg(&cfg);
-    assert_int_equal(serve_init(&srv, &cfg, PRECISION, 1), 0);
-    assert_false(srv.srv.has_ref);
-    assert_int_equal(serve_tick(&srv, mono, unix0), 16000);
-    assert_true(srv.srv.has_ref);
-    assert_int_equal(srv.srv.ref.stratum, 3);
-    assert_int_equal(srv.srv.ref.leap, 0);
-    assert_memory_equal(&srv.srv.ref.refid, "\x7f\x7f\x01\x01", 4);
-    assert_true(srv.srv.ref.ref_unix_ns == unix0);
-    assert_true(srv.srv.ref.root_delay == 0.0);
-    assert_true(srv.srv.ref.root_dispersion == 0.0);
-    /* Not due yet: the reference stays, the timeout shrinks (rounded up to 1 ms). */
-    assert_int_equal(serve_tick(&srv, mono + NS_PER_S / 2, unix0 + 5 * NS_PER_S), 15500);
-    assert_int_equal(serve_tick(&srv, mono + NS_PER_S + 1, unix0 + 5 * NS_PER_S), 15000);
-    assert_int_equal(serve_tick(&srv, mono + 16 * NS_PER_S - 1, unix0), 1);
-    assert_true(srv.srv.ref.ref_unix_ns == unix0);
-    /* Due: renewed with the new realtime reading. */
-    assert_int_equal(serve_tick(&srv, mono + 16 * NS_PER_S, unix0 + 17 * NS_PER_S), 16000);
-    assert_true(srv.srv.ref.ref_unix_ns == unix0 + 17 * NS_PER_S);
-    /* Much later (the loop was stopped): renewed at once, full interval again. */
-    assert_int_equal(serve_tick(&srv, mono + 1000 * NS_PER_S, unix0 + 2000 * NS_PER_S), 16000);
-    assert_true(srv.srv.ref.ref_unix_ns == unix0 + 2000 * NS_PER_S);
-}
-
-/* The stratum comes from the config as given. */
-static void test_serve_tick_stratum(void **state)
+/* serve_init sets no reference of its own, whatever the config's local line says: the
+ * engine owns it. The precision goes to srv as given. */
+static void test_serve_init_no_reference(void **state)
 {
     (void)state;
     base_cfg(&cfg);
+    cfg.local = true;
     cfg.local_stratum = 10;
     assert_int_equal(serve_init(&srv, &cfg, -20, 1), 0);
-    serve_tick(&srv, 0, INT64_C(1700000000) * NS_PER_S);
-    assert_int_equal(srv.srv.ref.stratum, 10);
+    assert_false(srv.srv.has_ref);
     assert_int_equal(srv.srv.cfg.precision_log2, -20);
+    assert_int_equal(srv.n_sock, 0);
+}
+
+/* Synchronized to a source at stratum 1 (as the engine reports it): stratum 2, the
+ * source's address as refid, root delay as given, and root dispersion grown at 15 ppm
+ * (RFC 5905 section 7.2 PHI) over the 1000 s since the reference time. Then the
+ * reference is withdrawn (NULL): unsynchronized answers again. */
+static void test_serve_source_reference_and_removal(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    uint8_t reply[64];
+    struct srv_reference ref;
+    const uint8_t peer[4] = {198, 18, 0, 1};
+
+    base_cfg(&cfg);
+    start_server(&cfg);
+    int64_t ref_ns = realtime_ns() - 1000 * NS_PER_S;
+    memset(&ref, 0, sizeof(ref));
+    ref.leap = 0;
+    ref.stratum = 2;
+    memcpy(&ref.refid, peer, 4);
+    ref.root_delay = 0.010;
+    ref.root_dispersion = 0.002;
+    ref.ref_unix_ns = ref_ns;
+    srv_set_reference(&srv.srv, &ref);
+    int a = client_on("127.0.0.1");
+    send_to_server(a, 0, buf, make_request(buf, 21));
+    serve_once(0);
+    assert_int_equal(recv_reply(a, reply, sizeof(reply)), 48);
+    assert_int_equal(reply[0] >> 6, 0);
+    assert_int_equal(reply[1], 2);
+    assert_memory_equal(reply + 12, peer, 4);
+    /* NTP short format, 1/65536 s: 0.010 s = 655.36, 0.002 + 1000 * 15e-6 = 0.017 s =
+     * 1114.1 (plus the few ms between setting and answering: under 1 unit). */
+    assert_in_range(get32(reply + 4), 655, 656);
+    assert_in_range(get32(reply + 8), 1114, 1116);
+    uint64_t want_ref = unix_ns_to_ntp(ref_ns);
+    uint64_t got_ref = get64(reply + 16);
+    assert_true(got_ref - want_ref <= 1 || want_ref - got_ref <= 1);
+    assert_true(get64(reply + 24) == 21);
+
+    srv_set_reference(&srv.srv, NULL);
+    send_to_server(a, 0, buf, make_request(buf, 22));
+    serve_once(0);
+    assert_int_equal(recv_reply(a, reply, sizeof(reply)), 48);
+    assert_int_equal(reply[0] >> 6, 3);
+    assert_int_equal(reply[1], 16);
+    assert_int_equal(get32(reply + 12), 0);
+    assert_true(get64(reply + 16) == 0);
+    assert_true(get64(reply + 24) == 22);
+    assert_int_equal(srv.srv.stats.count[SRV_ANSWERED], 2);
+    assert_int_equal(srv.cnt.sent, 2);
+    close(a);
+}
+
+/* The engine's own fallback, end to end: "local stratum 3" and no source, through
+ * drv_config_build and eng_init; its last ACT_REFERENCE is carried over as drv.c's
+ * do_reference does, and the answer is the local reference dated at start. */
+static void test_serve_engine_local_fallback(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    uint8_t reply[64];
+    struct eng_config *ec = malloc(sizeof(*ec));
+    struct act_list *out = malloc(sizeof(*out));
+    void *mem = calloc(1, eng_size());
+    const struct act_reference *got = NULL;
+
+    assert_non_null(ec);
+    assert_non_null(out);
+    assert_non_null(mem);
+    base_cfg(&cfg);
+    cfg.local = true;
+    cfg.local_stratum = 3;
+    start_server(&cfg);
+    drv_config_build(&cfg, true, PRECISION, ec, NULL, NULL);
+    struct core_time now = {.real_ns = realtime_ns(), .mono_ns = monotonic_ns()};
+    assert_non_null(eng_init(mem, ec, now, 7, out));
+    for (size_t i = 0; i < out->n; i++) {
+        if (out->a[i].kind == ACT_REFERENCE) {
+            got = &out->a[i].u.reference;
+        }
+    }
+    assert_non_null(got);
+    assert_true(got->valid);
+    struct srv_reference ref = {
+        .leap = got->leap,
+        .stratum = got->stratum,
+        .refid = got->refid,
+        .root_delay = got->root_delay,
+        .root_dispersion = got->root_dispersion,
+        .ref_unix_ns = got->ref_unix_ns,
+    };
+    srv_set_reference(&srv.srv, &ref);
+    int a = client_on("127.0.0.1");
+    send_to_server(a, 0, buf, make_request(buf, 31));
+    serve_once(0);
+    assert_int_equal(recv_reply(a, reply, sizeof(reply)), 48);
+    check_answer(reply, 31, now.real_ns, now.real_ns, realtime_ns());
+    close(a);
+    free(mem);
+    free(out);
+    free(ec);
 }
 
 /* ---- the stats log line ---- */
@@ -740,15 +832,13 @@ static void wildcard_child(void)
 
     cfg_init(&cfg);
     cfg.port = 20123;
-    cfg.local = true;
-    cfg.local_stratum = 3;
     add_rule(&cfg, core4(127, 0, 0, 0), 8, 0);
     CHILD_CHECK(serve_init(&srv, &cfg, PRECISION, 1) == 0);
     CHILD_CHECK(serve_open_sockets(&srv, &cfg) == 0);
     CHILD_CHECK(srv.n_sock == 2 || srv.n_sock == 1);
     CHILD_CHECK(strcmp(srv.sock[0].name, "0.0.0.0:20123") == 0);
     CHILD_CHECK(srv.n_sock == 1 || strcmp(srv.sock[1].name, "[::]:20123") == 0);
-    serve_tick(&srv, monotonic_ns(), realtime_ns());
+    set_local_reference(realtime_ns());
     int c = socket(AF_INET, SOCK_DGRAM, 0);
     CHILD_CHECK(c >= 0);
     memset(&to, 0, sizeof(to));
@@ -824,8 +914,9 @@ int main(void)
         cmocka_unit_test_teardown(test_serve_port_zero_opens_nothing, teardown_server),
         cmocka_unit_test_teardown(test_serve_bind_errors, teardown_server),
         cmocka_unit_test_teardown(test_serve_bad_bind_family, teardown_server),
-        cmocka_unit_test_teardown(test_serve_tick_refresh, teardown_server),
-        cmocka_unit_test_teardown(test_serve_tick_stratum, teardown_server),
+        cmocka_unit_test_teardown(test_serve_init_no_reference, teardown_server),
+        cmocka_unit_test_teardown(test_serve_source_reference_and_removal, teardown_server),
+        cmocka_unit_test_teardown(test_serve_engine_local_fallback, teardown_server),
         cmocka_unit_test_teardown(test_serve_log_stats, teardown_server),
         cmocka_unit_test(test_serve_wildcards),
     };

@@ -1,6 +1,7 @@
 /* Unit tests for src/sys/sys_loop.c: the self-pipe's flags, watching descriptors up to
- * the limit, timeouts, readable and hung-up descriptors, signals turned into bits (also
- * while blocked in the wait), SIGPIPE ignored, and the handlers restored by close.
+ * the limit, timeouts, readable and hung-up descriptors, slots reserved and their fd
+ * swapped or dropped, signals turned into bits (also while blocked in the wait),
+ * SIGPIPE ignored, and the handlers restored by close.
  * Signals go only to this test process; every wait has a bounded timeout. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +129,74 @@ static void test_readable(void **state)
     close(b[1]);
 }
 
+/* A slot reserved with -1 watches nothing; sys_loop_set_fd puts a descriptor in it,
+ * swaps it for another and takes it out again, and readiness of a replaced fd is not
+ * reported for its successor. The slot layout stays the loop's business. */
+static void test_set_fd(void **state)
+{
+    (void)state;
+    int a[2];
+    int b[2];
+    char c;
+
+    assert_int_equal(pipe(a), 0);
+    assert_int_equal(pipe(b), 0);
+    int other = sys_loop_add_fd(&loop, b[0]);
+    int slot = sys_loop_add_fd(&loop, -1);
+    assert_int_equal(slot, 1);
+    assert_int_equal(write(a[1], "x", 1), 1);
+    /* Reserved: nothing watched, so the readable pipe a is not seen. */
+    assert_int_equal(sys_loop_wait(&loop, 0), 0);
+    assert_false(sys_loop_readable(&loop, slot));
+    /* a in the slot: seen. */
+    assert_int_equal(sys_loop_set_fd(&loop, slot, a[0]), 0);
+    assert_int_equal(sys_loop_wait(&loop, 1000), 1);
+    assert_true(sys_loop_readable(&loop, slot));
+    assert_false(sys_loop_readable(&loop, other));
+    /* Swapped for b's read end before anyone looked: the old readiness is dropped at
+     * once, and b (empty) is not ready. */
+    assert_int_equal(sys_loop_set_fd(&loop, slot, b[0]), 0);
+    assert_false(sys_loop_readable(&loop, slot));
+    assert_int_equal(sys_loop_wait(&loop, 0), 0);
+    assert_false(sys_loop_readable(&loop, slot));
+    /* Both entries now watch b: a byte there makes both ready. */
+    assert_int_equal(write(b[1], "y", 1), 1);
+    assert_int_equal(sys_loop_wait(&loop, 1000), 2);
+    assert_true(sys_loop_readable(&loop, slot));
+    assert_true(sys_loop_readable(&loop, other));
+    /* -1: the slot stops watching, the other index is untouched. */
+    assert_int_equal(sys_loop_set_fd(&loop, slot, -1), 0);
+    assert_false(sys_loop_readable(&loop, slot));
+    assert_int_equal(sys_loop_wait(&loop, 1000), 1);
+    assert_false(sys_loop_readable(&loop, slot));
+    assert_true(sys_loop_readable(&loop, other));
+    /* A closed descriptor taken out of its slot causes no POLLNVAL either. */
+    assert_int_equal(read(b[0], &c, 1), 1);
+    assert_int_equal(sys_loop_set_fd(&loop, slot, a[0]), 0);
+    close(a[0]);
+    close(a[1]);
+    assert_int_equal(sys_loop_set_fd(&loop, slot, -1), 0);
+    assert_int_equal(sys_loop_wait(&loop, 0), 0);
+    /* Bad calls change nothing: indexes not handed out, negative ones, fd below -1. */
+    assert_int_equal(sys_loop_set_fd(&loop, 2, b[0]), -EINVAL);
+    assert_int_equal(sys_loop_set_fd(&loop, -1, b[0]), -EINVAL);
+    assert_int_equal(sys_loop_set_fd(&loop, SYS_LOOP_MAX_FDS, b[0]), -EINVAL);
+    assert_int_equal(sys_loop_set_fd(&loop, slot, -2), -EINVAL);
+    assert_int_equal(loop.n_fds, 2);
+    assert_int_equal(loop.pfd[0].fd, loop.sig_pipe[0]);
+    assert_int_equal(loop.pfd[3].fd, 0); /* past the used entries: not written */
+    assert_int_equal(write(b[1], "z", 1), 1);
+    assert_int_equal(sys_loop_wait(&loop, 1000), 1);
+    assert_true(sys_loop_readable(&loop, other));
+    assert_false(sys_loop_readable(&loop, slot));
+    /* After close no index is valid. */
+    sys_loop_close(&loop);
+    assert_int_equal(sys_loop_set_fd(&loop, 0, b[0]), -EINVAL);
+    assert_int_equal(sys_loop_init(&loop), 0); /* for the teardown */
+    close(b[0]);
+    close(b[1]);
+}
+
 static void test_signals_to_bits(void **state)
 {
     (void)state;
@@ -228,6 +297,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_fd_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_fd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signals_to_bits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signal_interrupts_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigpipe_ignored, setup, teardown),
