@@ -6,7 +6,7 @@ FUZZ  ?= build-fuzz
 CONF  ?= conf/tsyncd.conf
 ARGS  ?=
 
-.PHONY: all deps deps-build build run test bench check-config clean
+.PHONY: all deps deps-build build run test bench sim check-config clean
 
 all: build
 
@@ -34,8 +34,21 @@ check-config: build
 test: deps
 	tools/run-tests.sh
 
+# Serve throughput, then accuracy (fake clock), each against chronyd in the same run;
+# both run even when the first misses a target, and make fails if either did.
 bench: deps build
-	bench/serve.sh $(BUILD)
+	@rc=0; bench/serve.sh $(BUILD) || rc=1; bench/accuracy/run.sh $(BUILD) || rc=1; exit $$rc
+
+# Runs every scenario of sim/scenarios through tsync-sim (the real core on virtual clocks
+# and a virtual network) and prints its report; CSV and SVG plots land in $(BUILD)/sim-out.
+sim: build
+	@mkdir -p $(BUILD)/sim-out
+	@for f in sim/scenarios/*.scn; do \
+		n=$$(basename $$f .scn); \
+		$(BUILD)/sim/tsync-sim --csv $(BUILD)/sim-out/$$n.csv \
+			--svg $(BUILD)/sim-out/$$n.svg $$f || exit 1; \
+		echo; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

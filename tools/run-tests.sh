@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make test`: every tier of tests, each as a step that passes or fails; the last line
 # says "N passed, N failed" and the exit status is non-zero if anything failed.
-#   1. unit tests (cmocka) under ASan+UBSan        4. man pages render without warnings
-#   2. purity of src/ntp and src/core               5. fuzz smoke runs (libFuzzer, fixed runs)
-#   3. shipped configs pass --check-config          6. interop with real peers in netns (root)
+#   1. unit tests (cmocka) under ASan+UBSan        5. man pages render without warnings
+#   2. simulation scenarios with thresholds (ASan)  6. fuzz smoke runs (libFuzzer, fixed runs)
+#   3. purity of src/ntp and src/core               7. interop with real peers in netns (root)
+#   4. shipped configs pass --check-config         8. the real tsyncd on a fake clock (root)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -100,13 +101,24 @@ interop() {
     tests/interop/run.sh "$BUILD"
 }
 
+# tsyncd with clock control on a virtual clock (LD_PRELOAD shim), peers in netns.
+fakeclock() {
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "fake-clock end-to-end tests need root (network namespaces)"
+        return 1
+    fi
+    tests/fakeclock/run.sh "$BUILD"
+}
+
 step unit unit_tests
+step sim tests/sim/run.sh "$ASAN"
 step build plain_build
 step purity tools/check-purity.sh "$BUILD"
 step configs check_configs
 step man-pages man_pages
 step fuzz fuzz_smoke
 step interop interop
+step fakeclock fakeclock
 
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done
