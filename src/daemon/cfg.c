@@ -155,6 +155,7 @@ static const struct directive directives[] = {
     {"minsources", cfg_do_minsources},
     {"maxdistance", cfg_do_maxdistance},
     {"holdover", cfg_do_holdover},
+    {"estimator", cfg_do_estimator},
     {"include", cfg_do_include},
     {"includefile", cfg_do_include},
     {"confdir", cfg_do_confdir},

@@ -49,6 +49,8 @@ struct cfg_clock {
     double maxdistance;        /* "maxdistance S" / "tos maxdist S", s; 0 = default */
     bool holdover_set;         /* "holdover S" (tsyncd's own) */
     double holdover;           /* s */
+    int estimator;             /* "estimator kalman|regression" (tsyncd's own): enum
+                                  eng_estimator, ENG_EST_KALMAN by default */
 };
 
 struct cfg {

@@ -5,7 +5,9 @@
  * about, unknown ones are errors. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "core/eng.h"
 #include "daemon/cfg_private.h"
 
 /* Longest threshold that still means something (about 31 years), and the most sources
@@ -198,6 +200,23 @@ int cfg_do_maxdistance(struct cfg_parser *p, struct cfg_line *l)
         return -1;
     }
     p->c->clock.maxdistance = d;
+    return cfg_expect_end(p, l, 2);
+}
+
+/* tsyncd: estimator kalman|regression, the frequency and phase estimator behind the
+ * discipline (doc/discipline.md has the measurements that made Kalman the default). */
+int cfg_do_estimator(struct cfg_parser *p, struct cfg_line *l)
+{
+    const char *w = arg(l, 1);
+
+    if (w != NULL && strcasecmp(w, "kalman") == 0) {
+        p->c->clock.estimator = ENG_EST_KALMAN;
+    } else if (w != NULL && strcasecmp(w, "regression") == 0) {
+        p->c->clock.estimator = ENG_EST_REGRESS;
+    } else {
+        return cfg_fail(p, "estimator: expected kalman or regression, got \"%s\"",
+                        w != NULL ? w : "");
+    }
     return cfg_expect_end(p, l, 2);
 }
 

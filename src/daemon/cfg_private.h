@@ -126,6 +126,7 @@ int cfg_do_tos(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_minsources(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_maxdistance(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_holdover(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_estimator(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_confdir(struct cfg_parser *p, struct cfg_line *l);
 
 /* Settles what depends on the whole file (local reference, KoD rate); run once at the

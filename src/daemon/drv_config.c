@@ -96,6 +96,7 @@ void drv_config_build(const struct cfg *c, bool no_clock_control, int8_t precisi
     if (k->maxdistance > 0.0) {
         out->maxdistance = k->maxdistance;
     }
+    out->estimator = k->estimator;
     if (k->holdover_set) {
         out->holdover = k->holdover;
     }
