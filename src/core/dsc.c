@@ -74,6 +74,7 @@ void dsc_config_from_eng(struct dsc_config *c, const struct eng_config *e)
     c->max_freq_ppm = e->max_freq_ppm;
     c->have_drift = e->have_drift;
     c->drift_ppm = e->drift_ppm;
+    c->start_freq_ppm = e->start_freq_ppm;
     c->no_clock_control = e->no_clock_control;
 }
 
@@ -119,6 +120,9 @@ static void sanitize(struct dsc_config *c)
     }
     if (c->have_drift && !(isfinite(c->drift_ppm) && fabs(c->drift_ppm) <= c->max_freq_ppm)) {
         c->have_drift = false;
+    }
+    if (!(isfinite(c->start_freq_ppm) && fabs(c->start_freq_ppm) <= c->max_freq_ppm)) {
+        c->start_freq_ppm = 0.0;
     }
 }
 
@@ -309,7 +313,7 @@ void dsc_init(struct dsc *d, const struct dsc_config *c, int64_t now_mono_ns, st
     /* Until a result says otherwise the kernel is assumed to run uncorrected; any
      * constant error in that assumption is part of the drift the estimator finds. */
     seg_push(d, now_mono_ns, 0.0, 0.0);
-    d->base_ppm = d->cfg.have_drift ? d->cfg.drift_ppm : 0.0;
+    d->base_ppm = d->cfg.have_drift ? d->cfg.drift_ppm : d->cfg.start_freq_ppm;
     if (d->cfg.have_drift) {
         ops(d)->seed_freq(d->est.d, nu_from_base(d->cfg.drift_ppm * 1e-6), DRIFT_VAR);
     }

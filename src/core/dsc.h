@@ -64,6 +64,7 @@ struct dsc_config {
     double min_error;              /* s: floor of an update's error estimate (default 1e-7) */
     bool have_drift;               /* drift file was read */
     double drift_ppm;              /* its frequency correction */
+    double start_freq_ppm;         /* without one: the kernel's frequency at start */
     bool no_clock_control;         /* -x: the clock runs free; its offset and drift are
                                       tracked, nothing is stepped or slewed (chronyd -x) */
 };

@@ -68,6 +68,9 @@ struct eng_config {
 
     bool have_drift;        /* drift file read at start */
     double drift_ppm;       /* its frequency correction */
+    double start_freq_ppm;  /* without a drift file: the frequency correction the kernel
+                               runs at now, kept until the estimator knows better (it is
+                               no estimate of the drift, so it does not seed one) */
     double drift_save_interval; /* s between ACT_DRIFT_SAVE (default 3600) */
 
     double holdover;        /* s without any usable source before the state turns

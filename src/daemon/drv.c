@@ -762,14 +762,31 @@ static void note_to_log(void *ctx, const char *msg)
     sys_log_warning("%s", msg);
 }
 
-/* The drift file seeds the engine's frequency; without one the engine starts the
- * kernel at 0 ppm and measures. Not read with -x: nothing is applied then. */
+/* Without a usable drift file the engine starts from the frequency the kernel runs at
+ * now (as chronyd does), so starting tsyncd never changes how fast the clock runs
+ * before a source says so: on a machine without sources, nothing moves. */
+static void seed_from_kernel(struct eng_config *ec)
+{
+    struct sys_adjtime_state st;
+
+    if (sys_adjtime_query(&st) == 0) {
+        ec->start_freq_ppm = st.freq_ppm;
+        sys_log_info("starting from the kernel's frequency correction %.3f ppm", st.freq_ppm);
+    }
+}
+
+/* The drift file seeds the engine's frequency; without one, the kernel's current value
+ * does. Neither with -x: nothing is applied then. */
 static void load_drift(const struct drv *d, struct eng_config *ec)
 {
     const char *path = d->cfg->driftfile;
     double ppm;
 
-    if (d->no_clock || path[0] == '\0') {
+    if (d->no_clock) {
+        return;
+    }
+    if (path[0] == '\0') {
+        seed_from_kernel(ec);
         return;
     }
     int err = drift_read(path, &ppm);
@@ -777,7 +794,9 @@ static void load_drift(const struct drv *d, struct eng_config *ec)
         ec->have_drift = true;
         ec->drift_ppm = ppm;
         sys_log_info("drift file %s: frequency correction %.3f ppm", path, ppm);
-    } else if (err == -ENOENT) {
+        return;
+    }
+    if (err == -ENOENT) {
         sys_log_info("drift file %s does not exist yet: it is written once the frequency "
                      "is known",
                      path);
@@ -785,6 +804,7 @@ static void load_drift(const struct drv *d, struct eng_config *ec)
         sys_log_warning("cannot use the drift file %s: %s; starting without it", path,
                         err == -EINVAL ? "not one number (or chrony's two)" : strerror(-err));
     }
+    seed_from_kernel(ec);
 }
 
 /* The resolver and the loop slots for request sockets (as many as fit, up to

@@ -839,6 +839,21 @@ static void test_drift_and_init(void **state)
     c.drift_ppm = NAN; /* a broken drift value is not used */
     dsc_init(&g->d, &c, 1000, &r);
     assert_true(r.freq_ppm == 0.0);
+    /* No drift file: the kernel's frequency at start is kept, but it is no estimate, so
+     * there is no drift to save until the estimator has one of its own. */
+    dsc_config_default(&c);
+    c.start_freq_ppm = 37.0;
+    dsc_init(&g->d, &c, 1000, &r);
+    assert_true(r.set_freq && r.freq_ppm == 37.0);
+    assert_false(dsc_drift_to_save(&g->d, 1000, &ppm));
+    c.have_drift = true; /* a drift file wins over the kernel's value */
+    c.drift_ppm = -4.0;
+    dsc_init(&g->d, &c, 1000, &r);
+    assert_true(r.freq_ppm == -4.0);
+    c.have_drift = false;
+    c.start_freq_ppm = INFINITY; /* garbage from the kernel is not used */
+    dsc_init(&g->d, &c, 1000, &r);
+    assert_true(r.freq_ppm == 0.0);
 }
 
 static void test_timeline(void **state)
@@ -962,12 +977,14 @@ static void test_config_from_eng(void **state)
     e.max_freq_ppm = 500.0;
     e.have_drift = true;
     e.drift_ppm = 3.0;
+    e.start_freq_ppm = -8.0;
     e.estimator = 7; /* unknown: the default */
     dsc_config_from_eng(&c, &e);
     assert_true(c.step_threshold == 1.0 && c.step_limit == 3);
     assert_true(c.running_step_threshold == 0.7 && c.panic_threshold == 500.0);
     assert_true(c.holdover == 100.0 && c.max_freq_ppm == 500.0);
     assert_true(c.have_drift && c.drift_ppm == 3.0);
+    assert_true(c.start_freq_ppm == -8.0);
     assert_int_equal(c.step_confirm, 3);
     assert_int_equal(c.estimator, DSC_EST_KALMAN);
     assert_true(c.stepout == 0.0);
