@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sys/sys_fd.h"
+#include "sys/sys_sock.h"
 
 #define NS_PER_S      INT64_C(1000000000)
 #define FREQ_SCALE    65536.0 /* timex.freq: ppm with a 16-bit fraction */

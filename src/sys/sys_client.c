@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "sys/sys_clock.h"
-#include "sys/sys_fd.h"
+#include "sys/sys_sock.h"
 
 #define EINTR_RETRIES  4
 #define CTRL_LEN       256
@@ -26,18 +26,6 @@
  * as a bare stamp without a copy of the datagram, keyed by a per-socket counter. */
 #define TX_FLAGS                                                                                   \
     (SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY | SOF_TIMESTAMPING_OPT_ID)
-
-/* SCM_TIMESTAMPING payloads: ts[0] is the software stamp. The _NEW variant (32-bit
- * systems with a 64-bit time_t) always has 64-bit fields. */
-struct stamp_old {
-    struct timespec ts[3];
-};
-struct stamp_new {
-    struct {
-        int64_t sec;
-        int64_t nsec;
-    } ts[3];
-};
 
 static int wildcard(int family, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -82,11 +70,8 @@ static int set_up(struct sys_client *c, const struct sockaddr *to, socklen_t to_
 {
     struct sockaddr_storage any;
     socklen_t any_len;
-    int r = sys_fd_set_nonblock_cloexec(c->fd);
+    int r;
 
-    if (r != 0) {
-        return r;
-    }
     ask_stamps(c);
     r = wildcard(c->family, &any, &any_len);
     if (r != 0) {
@@ -112,9 +97,9 @@ int sys_client_open(struct sys_client *c, const struct sockaddr *to, socklen_t t
         return -EAFNOSUPPORT;
     }
     c->family = to->sa_family;
-    c->fd = socket(c->family, SOCK_DGRAM, IPPROTO_UDP);
+    c->fd = sys_sock_udp(c->family);
     if (c->fd < 0) {
-        r = -errno;
+        r = c->fd;
         c->fd = -1;
         return r;
     }
@@ -140,29 +125,6 @@ int sys_client_send(struct sys_client *c, const void *buf, size_t len)
         }
     }
     return -EINTR;
-}
-
-/* Software stamp from one control message; 0 when absent or zero. */
-static int64_t parse_stamp(const struct cmsghdr *cm)
-{
-    size_t data_len = cm->cmsg_len - CMSG_LEN(0);
-
-    if (cm->cmsg_level != SOL_SOCKET) {
-        return 0;
-    }
-#ifdef SO_TIMESTAMPING_NEW
-    if (cm->cmsg_type == SO_TIMESTAMPING_NEW && data_len >= sizeof(struct stamp_new)) {
-        struct stamp_new s;
-        memcpy(&s, CMSG_DATA(cm), sizeof(s));
-        return s.ts[0].sec * 1000000000 + s.ts[0].nsec;
-    }
-#endif
-    if (cm->cmsg_type == SO_TIMESTAMPING && data_len >= sizeof(struct stamp_old)) {
-        struct stamp_old s;
-        memcpy(&s, CMSG_DATA(cm), sizeof(s));
-        return (int64_t)s.ts[0].tv_sec * 1000000000 + s.ts[0].tv_nsec;
-    }
-    return 0;
 }
 
 static ssize_t recv_retry(int fd, struct msghdr *mh, int flags)
@@ -227,7 +189,7 @@ static int read_errqueue(int fd, int64_t *ns, enum ee_kind *ee)
     }
     *ee = EE_NONE;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-        int64_t s = parse_stamp(cm);
+        int64_t s = sys_sock_stamp_ns(cm);
         enum ee_kind k = classify_ee(cm);
         stamp = s != 0 ? s : stamp;
         *ee = k != EE_NONE ? k : *ee;
@@ -293,7 +255,7 @@ int sys_client_recv(struct sys_client *c, void *buf, size_t cap, struct sys_clie
     m->truncated = (mh.msg_flags & MSG_TRUNC) != 0;
     m->from_len = mh.msg_namelen;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-        int64_t ns = parse_stamp(cm);
+        int64_t ns = sys_sock_stamp_ns(cm);
         m->rx_unix_ns = ns != 0 ? ns : m->rx_unix_ns;
     }
     m->rx_kernel = m->rx_unix_ns != 0;

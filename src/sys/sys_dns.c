@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sys/sys_fd.h"
+#include "sys/sys_sock.h"
 
 /* Bound on reads when draining the notification pipe (it holds at most a page). */
 #define DRAIN_ROUNDS 64

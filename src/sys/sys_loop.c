@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sys/sys_fd.h"
+#include "sys/sys_sock.h"
 
 static volatile sig_atomic_t sig_write_fd = -1;
 

@@ -11,22 +11,10 @@
 #include <unistd.h>
 
 #include "sys/sys_clock.h"
-#include "sys/sys_fd.h"
+#include "sys/sys_sock.h"
 
 /* Retries of one call interrupted by a signal before giving up on it. */
 #define EINTR_RETRIES 4
-
-/* SCM_TIMESTAMPING payloads: ts[0] software, ts[1] deprecated, ts[2] hardware. The
- * _NEW variant (32-bit systems with 64-bit time_t) always has 64-bit fields. */
-struct stamp_old {
-    struct timespec ts[3];
-};
-struct stamp_new {
-    struct {
-        int64_t sec;
-        int64_t nsec;
-    } ts[3];
-};
 
 static int set_int_opt(int fd, int level, int name, int value)
 {
@@ -82,16 +70,13 @@ int sys_udp_open(struct sys_udp *u, const struct sockaddr *sa, socklen_t sa_len)
         return -EAFNOSUPPORT;
     }
     u->family = sa->sa_family;
-    u->fd = socket(u->family, SOCK_DGRAM, IPPROTO_UDP);
+    u->fd = sys_sock_udp(u->family);
     if (u->fd < 0) {
-        r = -errno;
+        r = u->fd;
         u->fd = -1;
         return r;
     }
-    r = sys_fd_set_nonblock_cloexec(u->fd);
-    if (r == 0) {
-        r = set_required_opts(u);
-    }
+    r = set_required_opts(u);
     if (r == 0) {
         /* Before bind, so the very first datagram already carries a stamp. */
         set_optional_opts(u, is_wildcard(sa));
@@ -127,26 +112,6 @@ static void prepare_rx(struct sys_udp_batch *b, size_t i)
     m->msg_control = b->ctrl[i].buf;
     m->msg_controllen = sizeof(b->ctrl[i].buf);
     b->hdr[i].msg_len = 0;
-}
-
-/* Software stamp from an SCM_TIMESTAMPING message; 0 when absent or zero. */
-static int64_t parse_stamp(const struct cmsghdr *c)
-{
-    size_t data_len = c->cmsg_len - CMSG_LEN(0);
-
-#ifdef SO_TIMESTAMPING_NEW
-    if (c->cmsg_type == SO_TIMESTAMPING_NEW && data_len >= sizeof(struct stamp_new)) {
-        struct stamp_new s;
-        memcpy(&s, CMSG_DATA(c), sizeof(s));
-        return s.ts[0].sec * 1000000000 + s.ts[0].nsec;
-    }
-#endif
-    if (c->cmsg_type == SO_TIMESTAMPING && data_len >= sizeof(struct stamp_old)) {
-        struct stamp_old s;
-        memcpy(&s, CMSG_DATA(c), sizeof(s));
-        return (int64_t)s.ts[0].tv_sec * 1000000000 + s.ts[0].tv_nsec;
-    }
-    return 0;
 }
 
 static void parse_pktinfo(const struct cmsghdr *c, struct sys_udp_local *local)
@@ -187,7 +152,7 @@ static void finish_rx(struct sys_udp_batch *b, size_t i, int64_t fallback_ns)
     memset(&s->local, 0, sizeof(s->local));
     for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
         if (c->cmsg_level == SOL_SOCKET) {
-            int64_t ns = parse_stamp(c);
+            int64_t ns = sys_sock_stamp_ns(c);
             s->rx_unix_ns = ns != 0 ? ns : s->rx_unix_ns;
         } else {
             parse_pktinfo(c, &s->local);

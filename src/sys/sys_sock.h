@@ -1,0 +1,22 @@
+/* What the server sockets (sys_udp) and the per-request client sockets (sys_client) share:
+ * creating a UDP socket the way DESIGN.md asks (a plain socket() call, since simulators
+ * such as clknetsim do not understand SOCK_NONBLOCK/SOCK_CLOEXEC, then fcntl), and
+ * reading the software timestamp out of an SCM_TIMESTAMPING control message. */
+#ifndef TSYNC_SYS_SOCK_H
+#define TSYNC_SYS_SOCK_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Sets O_NONBLOCK and FD_CLOEXEC on fd. Returns 0 or -errno. */
+int sys_fd_set_nonblock_cloexec(int fd);
+
+/* A non-blocking, close-on-exec UDP socket of family AF_INET or AF_INET6. Returns the
+ * descriptor, or -errno (-EAFNOSUPPORT for any other family). */
+int sys_sock_udp(int family);
+
+/* The software stamp (ts[0], Unix ns) of an SOL_SOCKET SCM_TIMESTAMPING message, either
+ * layout; 0 for any other message or a zero stamp. */
+int64_t sys_sock_stamp_ns(const struct cmsghdr *c);
+
+#endif
