@@ -7,11 +7,15 @@
 # shellcheck shell=bash disable=SC2034
 
 FK_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-FK_SERVER_ADDR=198.18.0.1
-FK_PIDS=()
-FK_NETNS=()
-FK_DIR=""
-FK_DONE=0
+# shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
+source "$FK_HERE/../lib/netns.sh"
+FK_SERVER_ADDR=$TL_SERVER_ADDR
+TL_FAIL=fk_fail
+TL_KEEP_VAR=FAKECLOCK_KEEP
+TL_LOG_TAIL=20
+# The tests' (and the benchmark's) names for the shared harness state (tests/lib/netns.sh).
+declare -n FK_NAME=TL_NAME FK_BUILD=TL_BUILD FK_DIR=TL_DIR FK_DONE=TL_DONE \
+    FK_LAST_PID=TL_LAST_PID
 # Poll options of every client's server line (tests and benchmark use the same, so the two
 # daemons are compared under identical conditions).
 FK_POLL=${FAKECLOCK_POLL:-minpoll 0 maxpoll 2}
@@ -19,103 +23,25 @@ FK_POLL=${FAKECLOCK_POLL:-minpoll 0 maxpoll 2}
 # fk_delay.
 FK_DELAY_US=${FAKECLOCK_DELAY_US:-100}
 FK_JITTER_US=${FAKECLOCK_JITTER_US:-10}
-FK_NOTIME=(setpriv --inh-caps=-sys_time --bounding-set=-sys_time)
 
 # fk_init NAME BUILD_DIR: the test's name, its temp dir, the cleanup trap.
 fk_init() {
-    FK_NAME=$1
-    FK_BUILD=${2:-}
-    if [[ -z "$FK_BUILD" || ! -d "$FK_BUILD" ]]; then
-        fk_fail "usage: $0 BUILD_DIR (got '${FK_BUILD}')"
-    fi
-    FK_BUILD=$(cd "$FK_BUILD" && pwd)
+    tl_init "$1" "${2:-}"
     FK_SHIM="$FK_BUILD/tests/fakeclock/libfakeclock.so"
     FK_NETDELAY="$FK_BUILD/tests/fakeclock/fakeclock-netdelay"
     FK_TSYNCD="$FK_BUILD/src/daemon/tsyncd"
-    [[ $(id -u) -eq 0 ]] || fk_fail "must run as root (network namespaces)"
     [[ -f "$FK_SHIM" ]] || fk_fail "no shim at $FK_SHIM (ninja -C $FK_BUILD)"
     command -v chronyd >/dev/null || fk_fail "chronyd not installed (make deps)"
-    FK_PFX="fk$$"
-    # 0700: chronyd insists on it for the directory of its command socket.
-    FK_DIR=$(mktemp -d "/tmp/tsync-fakeclock-${FK_NAME}.XXXXXX")
-    trap fk_cleanup EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    tl_begin "fk$$" fakeclock
 }
 
-fk_log() {
-    echo "[$FK_NAME] $*" >&2
-}
-
-fk_cleanup() {
-    local pid i ns
-    for pid in "${FK_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${FK_PIDS[@]}"; do
-        for ((i = 0; i < 30; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    FK_PIDS=()
-    for ns in "${FK_NETNS[@]}"; do
-        ip netns del "$ns" 2>/dev/null
-    done
-    FK_NETNS=()
-    if [[ -n "$FK_DIR" && -d "$FK_DIR" ]]; then
-        if [[ $FK_DONE -ne 1 || -n "${FAKECLOCK_KEEP:-}" ]]; then
-            fk_dump_logs
-        fi
-        if [[ -z "${FAKECLOCK_KEEP:-}" ]]; then
-            rm -rf "$FK_DIR"
-        else
-            echo "[$FK_NAME] kept $FK_DIR" >&2
-        fi
-    fi
-}
-
-fk_dump_logs() {
-    local f
-    for f in "$FK_DIR"/*.log; do
-        [[ -s "$f" ]] || continue
-        echo "----- $(basename "$f") (last 20 lines) -----" >&2
-        tail -n 20 "$f" >&2
-    done
-}
-
-# Result lines, one per test, read by run.sh (exit 0 pass, 1 fail, 77 skip).
-fk_pass() {
-    FK_DONE=1
-    echo "PASS ${FK_NAME}${1:+: $*}"
-    exit 0
-}
-
-fk_fail() {
-    echo "FAIL ${FK_NAME:-$(basename "$0" .sh)}: $*"
-    exit 1
-}
-
-fk_skip() {
-    FK_DONE=1
-    echo "SKIP ${FK_NAME}: $*"
-    exit 77
-}
-
-# fk_wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds; 1 on timeout.
-fk_wait_for() {
-    local limit=$1 i
-    shift
-    for ((i = 0; i < limit * 5; i++)); do
-        if "$@"; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    return 1
-}
+# The tests' names for the shared helpers: same arguments, output and exit codes.
+fk_log() { tl_log "$@"; }
+fk_pass() { tl_pass "$@"; }
+fk_fail() { tl_fail "$@"; }
+fk_skip() { tl_skip "$@"; }
+fk_wait_for() { tl_wait_for "$@"; }
+fk_alive() { tl_alive "$@"; }
 
 fk_now() {
     date +%s.%N
@@ -148,7 +74,7 @@ fk_delay() {
     fi
     if tc -n "$FK_NS_B" qdisc add dev p0 root netem delay "${FK_DELAY_US}us" \
         "${FK_JITTER_US}us" 2>/dev/null; then
-        for p in "${FK_PORTS[@]}"; do
+        for p in "${TL_PORTS[@]}"; do
             [[ $p == p0 ]] && continue
             tc -n "$FK_NS_B" qdisc add dev "$p" root netem delay "${FK_DELAY_US}us" \
                 "${FK_JITTER_US}us" || fk_fail "netem on $p failed"
@@ -157,7 +83,7 @@ fk_delay() {
         return 0
     fi
     [[ -x "$FK_NETDELAY" ]] || fk_fail "no netem in this kernel and no $FK_NETDELAY"
-    fk_need_cmd iptables iptables
+    tl_need_cmd iptables iptables
     # Bridged IPv4 goes through the FORWARD chain (br_netfilter); NTP packets are queued to
     # netdelay, or pass undelayed (bypass) if it is not running.
     ip netns exec "$FK_NS_B" sysctl -qw net.bridge.bridge-nf-call-iptables=1 ||
@@ -168,36 +94,8 @@ fk_delay() {
     done
     ip netns exec "$FK_NS_B" "$FK_NETDELAY" -q 0 -d "$FK_DELAY_US" -j "$FK_JITTER_US" \
         >"$FK_DIR/netdelay.log" 2>&1 &
-    FK_PIDS+=($!)
+    TL_PIDS+=($!)
     FK_DELAY_KIND=netdelay
-}
-
-# fk_need_cmd CMD PKG: installs Debian package PKG when CMD is missing (a fresh machine).
-fk_need_cmd() {
-    command -v "$1" >/dev/null 2>&1 && return 0
-    fk_log "installing $2 for $1"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$2" \
-        >"$FK_DIR/apt-$2.log" 2>&1; then
-        apt-get update >>"$FK_DIR/apt-$2.log" 2>&1
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$2" \
-            >>"$FK_DIR/apt-$2.log" 2>&1 || fk_fail "cannot install $2"
-    fi
-    command -v "$1" >/dev/null 2>&1 || fk_fail "$2 installed but $1 still missing"
-}
-
-# fk_add_ns NAME ADDR PORT: a namespace with eth0 at ADDR/15, cabled to bridge port PORT.
-fk_add_ns() {
-    local ns=$1 addr=$2 port=$3
-    ip netns add "$ns" || fk_fail "ip netns add $ns failed"
-    FK_NETNS+=("$ns")
-    ip -n "$ns" link set lo up
-    ip link add name eth0 netns "$ns" type veth peer name "$port" netns "$FK_NS_B" ||
-        fk_fail "veth for $ns failed"
-    ip -n "$FK_NS_B" link set "$port" master br0
-    ip -n "$FK_NS_B" link set "$port" up
-    ip -n "$ns" addr add "$addr/15" dev eth0
-    ip -n "$ns" link set eth0 up
-    FK_PORTS+=("$port")
 }
 
 # fk_net N: the reference server's namespace at 198.18.0.1 and N client namespaces, client i
@@ -205,44 +103,23 @@ fk_add_ns() {
 # NTP packet it forwards (fk_delay). Names: $FK_NS_S, ${FK_NS_C[i]}, ${FK_ADDR_C[i]}.
 fk_net() {
     local n=$1 i
-    FK_NS_B="${FK_PFX}b"
-    FK_NS_S="${FK_PFX}s"
-    FK_PORTS=()
-    ip netns add "$FK_NS_B" || fk_fail "ip netns add $FK_NS_B failed"
-    FK_NETNS+=("$FK_NS_B")
-    ip -n "$FK_NS_B" link set lo up
-    ip -n "$FK_NS_B" link add br0 type bridge
-    ip -n "$FK_NS_B" link set br0 up
-    fk_add_ns "$FK_NS_S" "$FK_SERVER_ADDR" p0
+    FK_NS_B="${TL_PFX}b"
+    FK_NS_S="${TL_PFX}s"
+    TL_PORTS=()
+    tl_bridge_ns "$FK_NS_B"
+    tl_cable "$FK_NS_S" "$FK_SERVER_ADDR" p0 "$FK_NS_B"
     FK_NS_C=()
     FK_ADDR_C=()
     for ((i = 1; i <= n; i++)); do
-        FK_NS_C[i]="${FK_PFX}c$i"
+        FK_NS_C[i]="${TL_PFX}c$i"
         FK_ADDR_C[i]="198.18.0.$((i + 1))"
-        fk_add_ns "${FK_NS_C[i]}" "${FK_ADDR_C[i]}" "p$i"
+        tl_cable "${FK_NS_C[i]}" "${FK_ADDR_C[i]}" "p$i" "$FK_NS_B"
     done
     fk_delay
-    for ((i = 1; i <= n; i++)); do
-        fk_wait_for 5 ip netns exec "${FK_NS_C[i]}" ping -c 1 -W 1 -q "$FK_SERVER_ADDR" \
-            >/dev/null 2>&1 || fk_fail "no link from ${FK_NS_C[i]} to $FK_SERVER_ADDR"
-    done
-}
-
-fk_udp_listening() {
-    ip netns exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q .
+    tl_wait_links "$FK_SERVER_ADDR" "${FK_NS_C[@]}"
 }
 
 # ---- daemons ---------------------------------------------------------------------
-
-# fk_spawn NAME NS CMD...: starts CMD in NS without CAP_SYS_TIME, output to $FK_DIR/NAME.log;
-# sets FK_LAST_PID (ip netns exec, setpriv and env all exec, so it is CMD's own PID).
-fk_spawn() {
-    local name=$1 ns=$2
-    shift 2
-    ip netns exec "$ns" "${FK_NOTIME[@]}" "$@" >"$FK_DIR/$name.log" 2>&1 &
-    FK_LAST_PID=$!
-    FK_PIDS+=("$FK_LAST_PID")
-}
 
 # fk_start_reference: chronyd -x on the real clock in the server namespace, local stratum 1:
 # the true time every client is measured against.
@@ -255,9 +132,9 @@ bindcmdaddress $FK_DIR/reference.sock
 cmdport 0
 pidfile $FK_DIR/reference.pid
 EOF
-    fk_spawn reference "$FK_NS_S" chronyd -x -d -f "$FK_DIR/reference.conf"
+    tl_spawn reference "$FK_NS_S" chronyd -x -d -f "$FK_DIR/reference.conf"
     FK_REF_PID=$FK_LAST_PID
-    fk_wait_for 10 fk_udp_listening "$FK_NS_S" 123 || fk_fail "reference chronyd not listening"
+    tl_wait_for 10 tl_udp_listening "$FK_NS_S" 123 || fk_fail "reference chronyd not listening"
 }
 
 # fk_client_conf KIND NAME UPSTREAM [LINE...]: the client's config file on stdout.
@@ -295,25 +172,11 @@ fk_start_client() {
     chronyd) cmd=(chronyd -d -f "$FK_DIR/$name.conf") ;;
     *) fk_fail "client kind must be tsyncd or chronyd, not '$kind'" ;;
     esac
-    fk_spawn "$name" "$ns" env LD_PRELOAD="$FK_SHIM" FAKECLOCK_OFFSET="$offset" \
+    tl_spawn "$name" "$ns" env LD_PRELOAD="$FK_SHIM" FAKECLOCK_OFFSET="$offset" \
         FAKECLOCK_FREQ_PPM="$freq" FAKECLOCK_LOG="$FK_DIR/$name.csv" \
         FAKECLOCK_CONTROL="$FK_DIR/$name.ctl" "${cmd[@]}"
     fk_wait_for 5 test -s "$FK_DIR/$name.csv" || fk_fail "$name: no shim log (did it start?)"
-    fk_assert_notime "$FK_LAST_PID" "$name"
-}
-
-fk_alive() {
-    kill -0 "$1" 2>/dev/null
-}
-
-# fk_assert_notime PID NAME: CAP_SYS_TIME (bit 25) must be out of the bounding set.
-fk_assert_notime() {
-    local bnd
-    bnd=$(awk '$1 == "CapBnd:" { print $2 }' "/proc/$1/status" 2>/dev/null)
-    [[ -n "$bnd" ]] || fk_fail "$2 (pid $1) is not running"
-    if (((16#$bnd >> 25) & 1)); then
-        fk_fail "$2 (pid $1) still has CAP_SYS_TIME in its bounding set"
-    fi
+    tl_assert_notime "$FK_LAST_PID" "$name"
 }
 
 # fk_no_eperm NAME: fails if the daemon's log shows a clock call that reached the kernel

@@ -7,34 +7,10 @@
 # chronyd as the client instead, to check the harness itself.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-if [[ $# -ne 1 || ! -d "$1" ]]; then
-    echo "usage: $0 BUILD_DIR" >&2
-    exit 2
-fi
-build=$(cd "$1" && pwd)
-passed=0
-failed=0
-skipped=0
-
-# report NAME RC LOG: one result line for a finished test, its log after a failure.
-report() {
-    local name=$1 rc=$2 log=$3 result
-    result=$(grep -E "^(PASS|FAIL|SKIP) " "$log" | tail -n 1)
-    if [[ $rc -eq 0 && "$result" == "PASS "* ]]; then
-        echo "$result"
-        passed=$((passed + 1))
-    elif [[ $rc -eq 77 && "$result" == "SKIP "* ]]; then
-        echo "$result"
-        skipped=$((skipped + 1))
-    else
-        if [[ "$result" != "FAIL "* ]]; then
-            result="FAIL $name: exit status $rc$([[ $rc -eq 124 ]] && echo ' (timed out)')"
-        fi
-        echo "$result"
-        sed 's/^/    /' "$log"
-        failed=$((failed + 1))
-    fi
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/runner.sh
+source "$here/../lib/runner.sh"
+run_init "$@"
+build=$RUN_BUILD
 
 # The shim by itself: every clock call, stamps and step injection against the real clock.
 shim_check() {
@@ -52,7 +28,7 @@ shim_check() {
         echo "FAIL shim: exit status $rc"
     fi >"$dir/result"
     cat "$dir/out" >>"$dir/result"
-    report shim "$rc" "$dir/result"
+    run_report shim "$rc" "$dir/result"
     rm -rf "$dir"
 }
 
@@ -62,17 +38,5 @@ if [[ ! -f "$build/tests/fakeclock/libfakeclock.so" ]]; then
     exit 1
 fi
 shim_check
-for t in "$here"/test_*.sh; do
-    name=$(basename "$t" .sh)
-    name=${name#test_}
-    log=$(mktemp "/tmp/tsync-fakeclock-$name.XXXXXX.log")
-    # A hung test is killed after 240 s; its EXIT trap still stops what it started.
-    timeout -k 10 240 bash "$t" "$build" >"$log" 2>&1
-    report "$name" $? "$log"
-    rm -f "$log"
-done
-if ((skipped > 0)); then
-    echo "($skipped skipped)"
-fi
-echo "$passed passed, $failed failed"
-((failed == 0))
+run_tests "$here" fakeclock 240
+run_summary

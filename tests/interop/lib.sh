@@ -6,136 +6,34 @@
 # shellcheck shell=bash disable=SC2034
 
 IL_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-IL_SERVER_ADDR=198.18.0.1
-IL_PIDS=()
-IL_NETNS=()
-IL_DIR=""
-IL_DONE=0
-
-# Every process that could touch the clock runs without CAP_SYS_TIME, even in
-# its inheritable or bounding set, so nothing it execs can get it back either.
-IL_NOTIME=(setpriv --inh-caps=-sys_time --bounding-set=-sys_time)
+# shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
+source "$IL_HERE/../lib/netns.sh"
+IL_SERVER_ADDR=$TL_SERVER_ADDR
+TL_FAIL=il_fail
+TL_KEEP_VAR=INTEROP_KEEP
+TL_LOG_TAIL=25
+# The tests' names for the shared harness state (tests/lib/netns.sh).
+declare -n IL_NAME=TL_NAME IL_BUILD=TL_BUILD IL_DIR=TL_DIR IL_LAST_PID=TL_LAST_PID
 
 # il_init NAME BUILD_DIR: the test's name, its temp dir and the cleanup trap.
 il_init() {
-    IL_NAME=$1
-    IL_BUILD=${2:-}
     IL_SERVER=${INTEROP_SERVER:-tsyncd}
-    if [[ -z "$IL_BUILD" || ! -d "$IL_BUILD" ]]; then
-        il_fail "usage: $0 BUILD_DIR (got '${IL_BUILD}')"
-    fi
-    IL_BUILD=$(cd "$IL_BUILD" && pwd)
-    if [[ $(id -u) -ne 0 ]]; then
-        il_fail "must run as root (network namespaces)"
-    fi
-    IL_PFX="tsi$$"
-    IL_DIR=$(mktemp -d "/tmp/tsync-interop-${IL_NAME}.XXXXXX")
-    trap il_cleanup EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    tl_init "$1" "${2:-}"
+    tl_begin "tsi$$" interop
 }
 
-il_log() {
-    echo "[$IL_NAME] $*" >&2
-}
-
-# Kills every process we started (TERM, then KILL after a bounded wait), deletes our
-# namespaces and the temp dir. Runs on every exit path through the EXIT trap.
-il_cleanup() {
-    local pid i ns
-    for pid in "${IL_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${IL_PIDS[@]}"; do
-        for ((i = 0; i < 30; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    IL_PIDS=()
-    for ns in "${IL_NETNS[@]}"; do
-        ip netns del "$ns" 2>/dev/null
-    done
-    IL_NETNS=()
-    if [[ -n "$IL_DIR" && -d "$IL_DIR" ]]; then
-        if [[ $IL_DONE -ne 1 || -n "${INTEROP_KEEP:-}" ]]; then
-            il_dump_logs
-        fi
-        if [[ -z "${INTEROP_KEEP:-}" ]]; then
-            rm -rf "$IL_DIR"
-        else
-            echo "[$IL_NAME] kept $IL_DIR" >&2
-        fi
-    fi
-}
-
-# Prints the tail of every log we wrote, so a failure in CI can be understood.
-il_dump_logs() {
-    local f
-    for f in "$IL_DIR"/*.log; do
-        [[ -s "$f" ]] || continue
-        echo "----- $(basename "$f") (last 25 lines) -----" >&2
-        tail -n 25 "$f" >&2
-    done
-}
-
-# Result lines: exactly one per test, read by run.sh (exit 0 pass, 1 fail, 77 skip).
-il_pass() {
-    IL_DONE=1
-    echo "PASS ${IL_NAME}"
-    exit 0
-}
-
-il_fail() {
-    echo "FAIL ${IL_NAME:-$(basename "$0" .sh)}: $*"
-    exit 1
-}
-
-il_skip() {
-    IL_DONE=1
-    echo "SKIP ${IL_NAME}: $*"
-    exit 77
-}
-
-# il_wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds; 1 on timeout.
-il_wait_for() {
-    local limit=$1 i
-    shift
-    for ((i = 0; i < limit * 5; i++)); do
-        if "$@"; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    return 1
-}
+# The tests' names for the shared helpers: same arguments, output and exit codes.
+il_log() { tl_log "$@"; }
+il_pass() { tl_pass; }
+il_fail() { tl_fail "$@"; }
+il_skip() { tl_skip "$@"; }
+il_wait_for() { tl_wait_for "$@"; }
+il_need_cmd() { tl_need_cmd "$@"; }
+il_spawn() { tl_spawn "$@"; }
+il_alive() { tl_alive "$@"; }
+il_assert_notime() { tl_assert_notime "$@"; }
 
 # ---- packages --------------------------------------------------------------------
-
-# il_need_cmd CMD PKG: installs PKG with apt-get when CMD is missing (fresh CI machine).
-# chrony's maintainer scripts would start a system chronyd that disciplines the clock,
-# so it is installed only where policy-rc.d forbids starting services.
-il_need_cmd() {
-    local cmd=$1 pkg=$2
-    if command -v "$cmd" >/dev/null 2>&1; then
-        return 0
-    fi
-    if [[ "$pkg" == chrony ]]; then
-        if [[ ! -x /usr/sbin/policy-rc.d ]] || /usr/sbin/policy-rc.d chrony start; then
-            il_fail "$cmd missing and installing $pkg could start a clock-setting service"
-        fi
-    fi
-    il_log "installing $pkg for $cmd"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        "$pkg" >"$IL_DIR/apt-$pkg.log" 2>&1; then
-        apt-get update >>"$IL_DIR/apt-$pkg.log" 2>&1
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-            "$pkg" >>"$IL_DIR/apt-$pkg.log" 2>&1 || il_fail "cannot install $pkg"
-    fi
-    command -v "$cmd" >/dev/null 2>&1 || il_fail "$pkg installed but $cmd still missing"
-}
 
 # The python that has NTPsec's "ntp" module (python3-ntp installs it for Debian's
 # /usr/bin/python3; a pyenv python3 earlier in PATH does not see it).
@@ -191,72 +89,24 @@ il_ntpsec_dir() {
 # NCLIENTS client namespaces, client i on 198.18.0.(i+1)/15 through a veth pair whose
 # server end is a port of br0. Names: $IL_NS_S, ${IL_NS_C[i]}, address ${IL_ADDR_C[i]}.
 il_net() {
-    local n=$1 i ns
-    IL_NS_S="${IL_PFX}s"
-    ip netns add "$IL_NS_S" || il_fail "ip netns add $IL_NS_S failed"
-    IL_NETNS+=("$IL_NS_S")
-    ip -n "$IL_NS_S" link set lo up
-    ip -n "$IL_NS_S" link add br0 type bridge
-    ip -n "$IL_NS_S" addr add "$IL_SERVER_ADDR/15" dev br0
-    ip -n "$IL_NS_S" link set br0 up
+    local n=$1 i
+    IL_NS_S="${TL_PFX}s"
+    tl_bridge_ns "$IL_NS_S" "$IL_SERVER_ADDR"
     IL_NS_C=()
     IL_ADDR_C=()
     for ((i = 1; i <= n; i++)); do
-        ns="${IL_PFX}c$i"
-        ip netns add "$ns" || il_fail "ip netns add $ns failed"
-        IL_NETNS+=("$ns")
-        ip -n "$ns" link set lo up
-        ip link add name eth0 netns "$ns" type veth peer name "p$i" netns "$IL_NS_S" ||
-            il_fail "veth for $ns failed"
-        ip -n "$IL_NS_S" link set "p$i" master br0
-        ip -n "$IL_NS_S" link set "p$i" up
-        ip -n "$ns" addr add "198.18.0.$((i + 1))/15" dev eth0
-        ip -n "$ns" link set eth0 up
-        IL_NS_C[i]=$ns
+        IL_NS_C[i]="${TL_PFX}c$i"
         IL_ADDR_C[i]="198.18.0.$((i + 1))"
+        tl_cable "${IL_NS_C[i]}" "${IL_ADDR_C[i]}" "p$i" "$IL_NS_S"
     done
-    for ((i = 1; i <= n; i++)); do
-        il_wait_for 5 ip netns exec "${IL_NS_C[i]}" ping -c 1 -W 1 -q "$IL_SERVER_ADDR" \
-            >/dev/null 2>&1 || il_fail "no link from ${IL_NS_C[i]} to $IL_SERVER_ADDR"
-    done
-}
-
-# il_spawn LOG NS CMD...: starts CMD in namespace NS without CAP_SYS_TIME, output to
-# $IL_DIR/LOG.log; sets IL_LAST_PID (ip netns exec and setpriv exec, so this is the PID
-# of CMD itself) and records it for the cleanup trap.
-il_spawn() {
-    local log=$1 ns=$2
-    shift 2
-    ip netns exec "$ns" "${IL_NOTIME[@]}" "$@" >"$IL_DIR/$log.log" 2>&1 &
-    IL_LAST_PID=$!
-    IL_PIDS+=("$IL_LAST_PID")
+    tl_wait_links "$IL_SERVER_ADDR" "${IL_NS_C[@]}"
 }
 
 # il_run NS CMD...: runs a short client command in NS without CAP_SYS_TIME.
 il_run() {
     local ns=$1
     shift
-    ip netns exec "$ns" "${IL_NOTIME[@]}" "$@"
-}
-
-il_alive() {
-    kill -0 "$1" 2>/dev/null
-}
-
-# il_assert_notime PID NAME: fails the test unless CAP_SYS_TIME (bit 25) is out of the
-# process's bounding set, i.e. setpriv really took it away.
-il_assert_notime() {
-    local bnd
-    bnd=$(awk '$1 == "CapBnd:" { print $2 }' "/proc/$1/status" 2>/dev/null)
-    [[ -n "$bnd" ]] || il_fail "$2 (pid $1) is not running"
-    if (((16#$bnd >> 25) & 1)); then
-        il_fail "$2 (pid $1) still has CAP_SYS_TIME in its bounding set"
-    fi
-}
-
-# il_udp_listening NS PORT: true when a UDP socket is bound to PORT in NS.
-il_udp_listening() {
-    ip netns exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q .
+    ip netns exec "$ns" "${TL_NOTIME[@]}" "$@"
 }
 
 # il_subst TEMPLATE OUT: copies a config template, replacing @DIR@ and @SERVER@.
@@ -288,14 +138,14 @@ il_start_server() {
         echo "$line" >>"$conf"
     done
     if [[ "$IL_SERVER" == tsyncd ]]; then
-        "${IL_NOTIME[@]}" "$IL_TSYNCD" --check-config -f "$conf" >"$IL_DIR/check.log" 2>&1 ||
+        "${TL_NOTIME[@]}" "$IL_TSYNCD" --check-config -f "$conf" >"$IL_DIR/check.log" 2>&1 ||
             il_fail "tsyncd --check-config rejected the config: $(tail -n 1 "$IL_DIR/check.log")"
         il_spawn server "$IL_NS_S" "$IL_TSYNCD" -d -x -f "$conf"
     else
         il_spawn server "$IL_NS_S" chronyd -x -d -f "$conf"
     fi
     IL_SERVER_PID=$IL_LAST_PID
-    if ! il_wait_for 10 il_udp_listening "$IL_NS_S" 123; then
+    if ! tl_wait_for 10 tl_udp_listening "$IL_NS_S" 123; then
         il_alive "$IL_SERVER_PID" || il_fail "$IL_SERVER exited at start-up"
         il_fail "$IL_SERVER does not listen on port 123 after 10 s"
     fi
