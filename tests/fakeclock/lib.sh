@@ -15,7 +15,7 @@ TL_KEEP_VAR=FAKECLOCK_KEEP
 TL_LOG_TAIL=20
 # The tests' (and the benchmark's) names for the shared harness state (tests/lib/netns.sh).
 declare -n FK_NAME=TL_NAME FK_BUILD=TL_BUILD FK_DIR=TL_DIR FK_DONE=TL_DONE \
-    FK_LAST_PID=TL_LAST_PID
+    FK_LAST_PID=TL_LAST_PID FK_NS_C=TL_NS_C FK_ADDR_C=TL_ADDR_C
 # Poll options of every client's server line (tests and benchmark use the same, so the two
 # daemons are compared under identical conditions).
 FK_POLL=${FAKECLOCK_POLL:-minpoll 0 maxpoll 2}
@@ -102,19 +102,12 @@ fk_delay() {
 # at 198.18.0.(i+1), all cabled to one bridge in a namespace of its own that delays every
 # NTP packet it forwards (fk_delay). Names: $FK_NS_S, ${FK_NS_C[i]}, ${FK_ADDR_C[i]}.
 fk_net() {
-    local n=$1 i
     FK_NS_B="${TL_PFX}b"
     FK_NS_S="${TL_PFX}s"
     TL_PORTS=()
     tl_bridge_ns "$FK_NS_B"
     tl_cable "$FK_NS_S" "$FK_SERVER_ADDR" p0 "$FK_NS_B"
-    FK_NS_C=()
-    FK_ADDR_C=()
-    for ((i = 1; i <= n; i++)); do
-        FK_NS_C[i]="${TL_PFX}c$i"
-        FK_ADDR_C[i]="198.18.0.$((i + 1))"
-        tl_cable "${FK_NS_C[i]}" "${FK_ADDR_C[i]}" "p$i" "$FK_NS_B"
-    done
+    tl_clients "$1" "$FK_NS_B"
     fk_delay
     tl_wait_links "$FK_SERVER_ADDR" "${FK_NS_C[@]}"
 }

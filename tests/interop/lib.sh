@@ -13,7 +13,8 @@ TL_FAIL=il_fail
 TL_KEEP_VAR=INTEROP_KEEP
 TL_LOG_TAIL=25
 # The tests' names for the shared harness state (tests/lib/netns.sh).
-declare -n IL_NAME=TL_NAME IL_BUILD=TL_BUILD IL_DIR=TL_DIR IL_LAST_PID=TL_LAST_PID
+declare -n IL_NAME=TL_NAME IL_BUILD=TL_BUILD IL_DIR=TL_DIR IL_LAST_PID=TL_LAST_PID \
+    IL_NS_C=TL_NS_C IL_ADDR_C=TL_ADDR_C
 
 # il_init NAME BUILD_DIR: the test's name, its temp dir and the cleanup trap.
 il_init() {
@@ -24,7 +25,7 @@ il_init() {
 
 # The tests' names for the shared helpers: same arguments, output and exit codes.
 il_log() { tl_log "$@"; }
-il_pass() { tl_pass; }
+il_pass() { tl_pass ""; }
 il_fail() { tl_fail "$@"; }
 il_skip() { tl_skip "$@"; }
 il_wait_for() { tl_wait_for "$@"; }
@@ -89,16 +90,9 @@ il_ntpsec_dir() {
 # NCLIENTS client namespaces, client i on 198.18.0.(i+1)/15 through a veth pair whose
 # server end is a port of br0. Names: $IL_NS_S, ${IL_NS_C[i]}, address ${IL_ADDR_C[i]}.
 il_net() {
-    local n=$1 i
     IL_NS_S="${TL_PFX}s"
     tl_bridge_ns "$IL_NS_S" "$IL_SERVER_ADDR"
-    IL_NS_C=()
-    IL_ADDR_C=()
-    for ((i = 1; i <= n; i++)); do
-        IL_NS_C[i]="${TL_PFX}c$i"
-        IL_ADDR_C[i]="198.18.0.$((i + 1))"
-        tl_cable "${IL_NS_C[i]}" "${IL_ADDR_C[i]}" "p$i" "$IL_NS_S"
-    done
+    tl_clients "$1" "$IL_NS_S"
     tl_wait_links "$IL_SERVER_ADDR" "${IL_NS_C[@]}"
 }
 
