@@ -15,29 +15,11 @@
 
 #include <cmocka.h>
 
+#include "test_net.h"
+
 #include "daemon/netaddr.h"
 
-static struct sockaddr_in make_in(const char *ip, uint16_t port)
-{
-    struct sockaddr_in in;
 
-    memset(&in, 0, sizeof(in));
-    in.sin_family = AF_INET;
-    in.sin_port = htons(port);
-    assert_int_equal(inet_pton(AF_INET, ip, &in.sin_addr), 1);
-    return in;
-}
-
-static struct sockaddr_in6 make_in6(const char *ip, uint16_t port)
-{
-    struct sockaddr_in6 in6;
-
-    memset(&in6, 0, sizeof(in6));
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = htons(port);
-    assert_int_equal(inet_pton(AF_INET6, ip, &in6.sin6_addr), 1);
-    return in6;
-}
 
 /* A core_addr full of 0xa5 so that a field left unwritten shows. */
 static void poison(struct core_addr *a)
@@ -48,7 +30,7 @@ static void poison(struct core_addr *a)
 static void test_from_in(void **state)
 {
     (void)state;
-    struct sockaddr_in in = make_in("198.18.3.4", 40123);
+    struct sockaddr_in in = test_sockaddr4("198.18.3.4", 40123);
     struct core_addr a;
     const uint8_t want[16] = {198, 18, 3, 4};
 
@@ -63,7 +45,7 @@ static void test_from_in(void **state)
 static void test_from_in_port_byte_order(void **state)
 {
     (void)state;
-    struct sockaddr_in in = make_in("198.19.255.255", 0);
+    struct sockaddr_in in = test_sockaddr4("198.19.255.255", 0);
     struct core_addr a;
 
     /* 0x0102 on the wire is 258 in host order, whatever the host's endianness. */
@@ -78,7 +60,7 @@ static void test_from_in_port_byte_order(void **state)
 static void test_from_in6(void **state)
 {
     (void)state;
-    struct sockaddr_in6 in6 = make_in6("2001:db8::12:3456", 123);
+    struct sockaddr_in6 in6 = test_sockaddr6("2001:db8::12:3456", 123);
     struct core_addr a;
     const uint8_t want[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0x56};
 
@@ -92,7 +74,7 @@ static void test_from_in6(void **state)
 static void test_from_v4_mapped_is_ipv4(void **state)
 {
     (void)state;
-    struct sockaddr_in6 in6 = make_in6("::ffff:198.18.7.9", 65535);
+    struct sockaddr_in6 in6 = test_sockaddr6("::ffff:198.18.7.9", 65535);
     struct core_addr a;
     const uint8_t want[16] = {198, 18, 7, 9};
 
@@ -112,7 +94,7 @@ static void test_from_not_mapped_stays_ipv6(void **state)
     struct core_addr a;
 
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-        struct sockaddr_in6 in6 = make_in6(texts[i], 1);
+        struct sockaddr_in6 in6 = test_sockaddr6(texts[i], 1);
         assert_true(netaddr_from_sockaddr((struct sockaddr *)&in6, sizeof(in6), &a));
         assert_int_equal(a.family, CORE_AF_INET6);
         assert_memory_equal(a.bytes, &in6.sin6_addr, 16);
@@ -146,8 +128,8 @@ static void test_from_unknown_family(void **state)
 static void test_from_short_length(void **state)
 {
     (void)state;
-    struct sockaddr_in in = make_in("198.18.0.1", 123);
-    struct sockaddr_in6 in6 = make_in6("2001:db8::1", 123);
+    struct sockaddr_in in = test_sockaddr4("198.18.0.1", 123);
+    struct sockaddr_in6 in6 = test_sockaddr6("2001:db8::1", 123);
     struct core_addr a;
 
     poison(&a);
@@ -233,8 +215,8 @@ static void test_round_trip(void **state)
     struct sockaddr_storage ss;
 
     for (size_t i = 0; i < 5; i++) {
-        struct sockaddr_in in = make_in(v4[i], ports[i]);
-        struct sockaddr_in6 in6 = make_in6(v6[i], ports[4 - i]);
+        struct sockaddr_in in = test_sockaddr4(v4[i], ports[i]);
+        struct sockaddr_in6 in6 = test_sockaddr6(v6[i], ports[4 - i]);
 
         assert_true(netaddr_from_sockaddr((struct sockaddr *)&in, sizeof(in), &a));
         assert_int_equal(netaddr_to_sockaddr(&a, a.port, &ss), sizeof(in));
@@ -254,8 +236,8 @@ static void test_round_trip(void **state)
 static void test_round_trip_mapped(void **state)
 {
     (void)state;
-    struct sockaddr_in6 in6 = make_in6("::ffff:127.0.0.1", 4242);
-    struct sockaddr_in want = make_in("127.0.0.1", 4242);
+    struct sockaddr_in6 in6 = test_sockaddr6("::ffff:127.0.0.1", 4242);
+    struct sockaddr_in want = test_sockaddr4("127.0.0.1", 4242);
     struct sockaddr_storage ss;
     struct core_addr a;
 
@@ -267,9 +249,9 @@ static void test_round_trip_mapped(void **state)
 static void test_format(void **state)
 {
     (void)state;
-    struct sockaddr_in in = make_in("198.18.0.1", 123);
-    struct sockaddr_in6 in6 = make_in6("2001:db8::1", 65535);
-    struct sockaddr_in6 mapped = make_in6("::ffff:198.18.0.1", 0);
+    struct sockaddr_in in = test_sockaddr4("198.18.0.1", 123);
+    struct sockaddr_in6 in6 = test_sockaddr6("2001:db8::1", 65535);
+    struct sockaddr_in6 mapped = test_sockaddr6("::ffff:198.18.0.1", 0);
     struct sockaddr_storage ss;
     char buf[NETADDR_TEXT_LEN];
 
@@ -289,7 +271,7 @@ static void test_format(void **state)
 static void test_format_longest(void **state)
 {
     (void)state;
-    struct sockaddr_in6 in6 = make_in6("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", 65535);
+    struct sockaddr_in6 in6 = test_sockaddr6("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", 65535);
     char buf[NETADDR_TEXT_LEN];
     const char *want = "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535";
 
@@ -302,7 +284,7 @@ static void test_format_longest(void **state)
 static void test_format_small_buffer(void **state)
 {
     (void)state;
-    struct sockaddr_in in = make_in("198.18.0.1", 123);
+    struct sockaddr_in in = test_sockaddr4("198.18.0.1", 123);
     char buf[8];
 
     memset(buf, 'x', sizeof(buf));

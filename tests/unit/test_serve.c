@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "test_net.h"
+
 #include "core/eng.h"
 #include "daemon/cfg.h"
 #include "daemon/drv_config.h"
@@ -793,34 +795,6 @@ static void test_serve_log_stats(void **state)
 
 /* ---- wildcard sockets, in a private network namespace ---- */
 
-#define CHILD_CHECK(c)                                                                             \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "child check failed at line %d: %s\n", __LINE__, #c);                  \
-            _exit(__LINE__ % 200 + 1);                                                             \
-        }                                                                                          \
-    } while (0)
-
-static int bring_up_loopback(void)
-{
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    int r;
-
-    if (fd < 0) {
-        return -1;
-    }
-    memset(&ifr, 0, sizeof(ifr));
-    strcpy(ifr.ifr_name, "lo");
-    r = ioctl(fd, SIOCGIFFLAGS, &ifr);
-    if (r == 0) {
-        ifr.ifr_flags |= IFF_UP;
-        r = ioctl(fd, SIOCSIFFLAGS, &ifr);
-    }
-    close(fd);
-    return r;
-}
-
 /* No bindaddress: 0.0.0.0 and [::] on the port; a request to 127.0.0.5 is answered
  * from 127.0.0.5. */
 static void wildcard_child(void)
@@ -883,24 +857,7 @@ static void wildcard_child(void)
 static void test_serve_wildcards(void **state)
 {
     (void)state;
-    int status = 0;
-    pid_t child;
-
-    fflush(NULL);
-    child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        if (unshare(CLONE_NEWNET) != 0 || bring_up_loopback() != 0) {
-            _exit(77);
-        }
-        wildcard_child();
-    }
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) == 77) {
-        skip();
-    }
-    assert_int_equal(WEXITSTATUS(status), 0);
+    test_in_private_netns(wildcard_child);
 }
 
 int main(void)

@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "test_net.h"
+
 #include "sys/sys_udp.h"
 
 #define NS_PER_S INT64_C(1000000000)
@@ -42,27 +44,7 @@ static int64_t realtime_ns(void)
     return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-static struct sockaddr_in addr4(const char *ip, uint16_t port)
-{
-    struct sockaddr_in in;
 
-    memset(&in, 0, sizeof(in));
-    in.sin_family = AF_INET;
-    in.sin_port = htons(port);
-    assert_int_equal(inet_pton(AF_INET, ip, &in.sin_addr), 1);
-    return in;
-}
-
-static struct sockaddr_in6 addr6(const char *ip, uint16_t port)
-{
-    struct sockaddr_in6 in6;
-
-    memset(&in6, 0, sizeof(in6));
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = htons(port);
-    assert_int_equal(inet_pton(AF_INET6, ip, &in6.sin6_addr), 1);
-    return in6;
-}
 
 /* Opens u on ip:0 and stores the address it got (with its ephemeral port) in bound. */
 static void open_server(struct sys_udp *u, const struct sockaddr *sa, socklen_t len,
@@ -142,7 +124,7 @@ static int recv_expect(struct sys_udp *u, size_t want)
 static void test_open_flags_v4(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
     struct sockaddr_storage bound;
     struct sys_udp u;
     int v = -1;
@@ -179,8 +161,8 @@ static void test_open_errors(void **state)
 {
     (void)state;
     struct sockaddr_un un;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
-    struct sockaddr_in foreign = addr4("198.18.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
+    struct sockaddr_in foreign = test_sockaddr4("198.18.0.1", 0);
     struct sockaddr_storage bound;
     struct sys_udp u;
     struct sys_udp u2;
@@ -205,7 +187,7 @@ static void test_open_errors(void **state)
 static void test_recv_nothing_waiting(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
     struct sockaddr_storage bound;
     struct sys_udp u;
 
@@ -279,7 +261,7 @@ static void recv_batch_case(const struct sockaddr *server_sa, socklen_t server_l
 static void test_recv_batch_v4(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
 
     recv_batch_case((struct sockaddr *)&sa, sizeof(sa), (struct sockaddr *)&sa, sizeof(sa), false);
 }
@@ -288,7 +270,7 @@ static void test_recv_batch_v4(void **state)
 static void test_recv_full_batch(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
     struct sockaddr_storage srv_addr;
     struct sockaddr_storage cli_addr;
     struct sys_udp u;
@@ -318,7 +300,7 @@ static void test_recv_full_batch(void **state)
 static void test_recv_truncated(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
     struct sockaddr_storage srv_addr;
     struct sockaddr_storage cli_addr;
     struct sys_udp u;
@@ -350,7 +332,7 @@ static void test_recv_truncated(void **state)
 static void test_recv_single_fallback(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
     struct sockaddr_storage srv_addr;
     struct sockaddr_storage cli_addr;
     struct sys_udp u;
@@ -451,7 +433,7 @@ static void send_case(const struct sockaddr *sa, socklen_t len, bool force_sendm
 static void test_send_batch_v4(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
 
     send_case((struct sockaddr *)&sa, sizeof(sa), false);
 }
@@ -459,7 +441,7 @@ static void test_send_batch_v4(void **state)
 static void test_send_sendmsg_fallback_v4(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
 
     send_case((struct sockaddr *)&sa, sizeof(sa), true);
 }
@@ -468,8 +450,8 @@ static void test_send_sendmsg_fallback_v4(void **state)
  * refusal that sendmsg shares does not turn sendmmsg off. Too-long slots are skipped. */
 static void bad_datagram_case(bool force_sendmsg)
 {
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
-    struct sockaddr_in6 wrong = addr6("::1", 123);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
+    struct sockaddr_in6 wrong = test_sockaddr6("::1", 123);
     struct sockaddr_storage srv_addr;
     struct sockaddr_storage cli_addr;
     struct sys_udp u;
@@ -516,7 +498,7 @@ static void test_send_refused_datagrams_sendmsg(void **state)
 static void test_send_full_batch(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = addr4("127.0.0.1", 0);
+    struct sockaddr_in sa = test_sockaddr4("127.0.0.1", 0);
     struct sockaddr_storage srv_addr;
     struct sockaddr_storage cli_addr;
     struct sys_udp u;
@@ -548,7 +530,7 @@ static void test_send_full_batch(void **state)
 
 static bool have_ipv6_loopback(void)
 {
-    struct sockaddr_in6 sa = addr6("::1", 0);
+    struct sockaddr_in6 sa = test_sockaddr6("::1", 0);
     int fd = socket(AF_INET6, SOCK_DGRAM, 0);
     bool ok;
 
@@ -563,7 +545,7 @@ static bool have_ipv6_loopback(void)
 static void test_ipv6_loopback(void **state)
 {
     (void)state;
-    struct sockaddr_in6 sa = addr6("::1", 0);
+    struct sockaddr_in6 sa = test_sockaddr6("::1", 0);
     struct sockaddr_storage bound;
     struct sys_udp u;
     int v = 0;
@@ -592,41 +574,13 @@ static void test_ipv6_loopback(void **state)
 /* In a child in a fresh network namespace (only its own loopback), so a wildcard
  * socket is reachable from nowhere else. Returns the child's exit status: 0 passed,
  * 77 no privilege for a namespace, otherwise the line of the failed check. */
-#define CHILD_CHECK(c)                                                                             \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "child check failed at line %d: %s\n", __LINE__, #c);                  \
-            _exit(__LINE__ % 200 + 1);                                                             \
-        }                                                                                          \
-    } while (0)
-
-static int bring_up_loopback(void)
-{
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    int r;
-
-    if (fd < 0) {
-        return -1;
-    }
-    memset(&ifr, 0, sizeof(ifr));
-    strcpy(ifr.ifr_name, "lo");
-    r = ioctl(fd, SIOCGIFFLAGS, &ifr);
-    if (r == 0) {
-        ifr.ifr_flags |= IFF_UP;
-        r = ioctl(fd, SIOCSIFFLAGS, &ifr);
-    }
-    close(fd);
-    return r;
-}
-
 /* The wildcard socket on 0.0.0.0 answers a request sent to 127.0.0.3 from 127.0.0.3:
  * the pktinfo of the request becomes the source of the reply. */
 static void wildcard_child(void)
 {
-    struct sockaddr_in any = addr4("0.0.0.0", 0);
-    struct sockaddr_in dst = addr4("127.0.0.3", 0);
-    struct sockaddr_in cli = addr4("127.0.0.1", 0);
+    struct sockaddr_in any = test_sockaddr4("0.0.0.0", 0);
+    struct sockaddr_in dst = test_sockaddr4("127.0.0.3", 0);
+    struct sockaddr_in cli = test_sockaddr4("127.0.0.1", 0);
     struct sockaddr_storage bound;
     struct sockaddr_storage from;
     socklen_t len = sizeof(bound);
@@ -673,24 +627,7 @@ static void wildcard_child(void)
 static void test_wildcard_answers_from_asked_address(void **state)
 {
     (void)state;
-    int status = 0;
-    pid_t child;
-
-    fflush(NULL);
-    child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        if (unshare(CLONE_NEWNET) != 0 || bring_up_loopback() != 0) {
-            _exit(77);
-        }
-        wildcard_child();
-    }
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) == 77) {
-        skip();
-    }
-    assert_int_equal(WEXITSTATUS(status), 0);
+    test_in_private_netns(wildcard_child);
 }
 
 int main(void)
