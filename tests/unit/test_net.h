@@ -15,6 +15,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <linux/net_tstamp.h>
 #include <unistd.h>
 
 static inline struct sockaddr_in test_sockaddr4(const char *ip, uint16_t port)
@@ -91,6 +93,41 @@ static inline void test_in_private_netns(void (*child)(void))
         skip();
     }
     assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* The kernel turns receive timestamping on for everyone only once a socket asks, and it
+ * does so asynchronously (a deferred static-key switch), so the first datagrams after
+ * the first such socket may come without a stamp. Tests that assert kernel stamps call
+ * this first: it keeps one stamping socket open for the rest of the process and waits,
+ * at most a second, until a datagram it sends itself comes back stamped. */
+static inline void test_wait_rx_stamps(void)
+{
+    int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+    struct sockaddr_in a = test_sockaddr4("127.0.0.1", 0);
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)), 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    for (int i = 0; i < 1000; i++) {
+        char byte = 0;
+        char ctrl[256];
+        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+                           .msg_controllen = sizeof(ctrl)};
+        assert_int_equal(sendto(fd, &byte, 1, 0, (struct sockaddr *)&a, sizeof(a)), 1);
+        assert_int_equal(recvmsg(fd, &m, 0), 1);
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING) {
+                return; /* fd stays open on purpose: closing it could turn stamps off */
+            }
+        }
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    fail_msg("the kernel gave no receive timestamp within a second");
 }
 
 #endif
