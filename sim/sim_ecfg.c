@@ -223,6 +223,10 @@ static int check_text(struct sim_ecfg *c, char *err, size_t errlen)
         if (h.seen) {
             tell(c, h.line, h.msg,
                  " (tsyncd would warn and go on; a scenario line must take effect)", err, errlen);
+        } else if (wk->cfg.leapfile[0] != '\0') {
+            /* The simulator reads no files: a leap would be a scenario directive. */
+            tell(c, c->n_lines, "leapfile: not supported in a scenario (no files are read)", "",
+                 err, errlen);
         } else {
             c->parsed = wk->cfg;
             r = 0;

@@ -221,6 +221,30 @@ static bool usable_addr(const struct core_addr *a)
 
 /* ---- reference and kernel status ---- */
 
+uint8_t eng_leap_indicator(const struct eng_config *c, int64_t unix_s, uint8_t majority)
+{
+    /* ntpd arms a leap from its leapfile one day ahead (the kernel acts at the end of
+     * the UTC day, RFC 5905 section 7.3 leap indicator semantics). */
+    if (c->leap_at_unix_s > 0 && c->leap_dir != 0 && unix_s < c->leap_at_unix_s &&
+        unix_s >= c->leap_at_unix_s - 86400) {
+        return c->leap_dir > 0 ? NTP_LEAP_INSERT : NTP_LEAP_DELETE;
+    }
+    return majority;
+}
+
+/* The leap to announce now: the file's during its last day; the file's leap is dropped
+ * once it has passed, so the engine's copy never announces it again. */
+static uint8_t current_leap(struct eng *e, struct core_time now, uint8_t majority)
+{
+    int64_t unix_s = now.real_ns / 1000000000;
+
+    if (e->cfg.leap_at_unix_s > 0 && unix_s >= e->cfg.leap_at_unix_s) {
+        e->cfg.leap_at_unix_s = 0;
+        e->cfg.leap_dir = 0;
+    }
+    return eng_leap_indicator(&e->cfg, unix_s, majority);
+}
+
 static void push_reference(struct eng *e, const struct act_reference *ref, bool force,
                            struct act_list *out)
 {
@@ -272,7 +296,7 @@ static void peer_reference(struct eng *e, const struct sel_result *res, struct c
     }
     memset(&ref, 0, sizeof(ref));
     ref.valid = true;
-    ref.leap = res->leap;
+    ref.leap = current_leap(e, now, res->leap <= NTP_LEAP_DELETE ? res->leap : NTP_LEAP_NONE);
     ref.stratum = (uint8_t)(sp->stratum + 1);
     ref.refid = src_refid(&sp->addr);
     ref.root_delay = res->root_delay;
@@ -293,7 +317,7 @@ static void emit_status(struct eng *e, struct core_time now, struct act_list *ou
         return;
     }
     dsc_bound_input(&e->dsc, now.mono_ns, &in);
-    bnd_fill_status(&in, clock_synced(e) ? e->leap : 0, &a->u.status);
+    bnd_fill_status(&in, clock_synced(e) ? current_leap(e, now, e->leap) : 0, &a->u.status);
 }
 
 /* Carries out a discipline result. With no_clock_control the plan is computed but no

@@ -83,7 +83,20 @@ struct eng_config {
                                selected (orphan-style fallback) */
     uint8_t local_stratum;
     int8_t precision_log2;  /* of the local clock, measured by the caller */
+
+    /* The next leap second from a leap-seconds.list (ntpd "leapfile"), read by the
+     * daemon. During the last day before it (at - 86400 <= now < at, Unix seconds of
+     * the realtime clock) the engine announces it in ACT_STATUS and ACT_REFERENCE (leap
+     * 1 insert, 2 delete), whatever the sources' majority says: like ntpd, the file is
+     * preferred. Outside that day, and always without a file, the majority of the
+     * selected sources decides. From at on the file's leap is over and is dropped. */
+    int64_t leap_at_unix_s; /* 0 = none: the second after the leap (00:00:00 UTC) */
+    int leap_dir;           /* +1 insert, -1 delete */
 };
+
+/* The leap indicator to announce at unix_s given the sources' majority (enum ntp_leap,
+ * 0..2): the file's leap during its last day (rule above), else majority. */
+uint8_t eng_leap_indicator(const struct eng_config *c, int64_t unix_s, uint8_t majority);
 
 /* Defaults as documented above; no sources. */
 void eng_config_default(struct eng_config *c);

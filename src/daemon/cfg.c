@@ -70,6 +70,15 @@ static int do_pidfile(struct cfg_parser *p, struct cfg_line *l)
     return cfg_expect_end(p, l, 2);
 }
 
+/* leapfile PATH (ntpd): the file is read and checked when tsyncd starts, not here. */
+static int do_leapfile(struct cfg_parser *p, struct cfg_line *l)
+{
+    if (cfg_get_path(p, "leapfile", l->argc > 1 ? l->argv[1] : NULL, p->c->leapfile) < 0) {
+        return -1;
+    }
+    return cfg_expect_end(p, l, 2);
+}
+
 /* ntpd's trailing numbers (4.2.8: wander tolerance; older: minutes and tolerance) tune
  * its own drift-file writes: accepted with a warning. */
 static int drift_ntpd_numbers(struct cfg_parser *p, struct cfg_line *l)
@@ -139,6 +148,7 @@ static const struct directive directives[] = {
     {"bindaddress", do_bindaddress},
     {"pidfile", do_pidfile},
     {"driftfile", do_driftfile},
+    {"leapfile", do_leapfile},
     {"allow", cfg_do_allow},
     {"deny", cfg_do_deny},
     {"restrict", cfg_do_restrict},
@@ -195,7 +205,6 @@ static const struct known accepted[] = {
     {"tempcomp", NULL},
     {"manual", NULL},
     /* leap seconds */
-    {"leapfile", NULL},
     {"leapsectz", NULL},
     {"leapseclist", NULL},
     {"leapsecmode", NULL},

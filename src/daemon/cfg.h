@@ -74,6 +74,8 @@ struct cfg {
     char pidfile[CFG_PATH_LEN];   /* default /run/tsyncd.pid; "" = none */
     char driftfile[CFG_PATH_LEN]; /* "" = none */
     int driftfile_interval;       /* s between drift file updates (chrony "interval") */
+    char leapfile[CFG_PATH_LEN];  /* ntpd "leapfile PATH": leap-seconds.list; "" = none
+                                     (read by the daemon, leapfile.h) */
 };
 
 struct cfg_error {

@@ -19,6 +19,7 @@
 #include "daemon/drift.h"
 #include "daemon/drv_config.h"
 #include "daemon/evlog.h"
+#include "daemon/leapfile.h"
 #include "daemon/netaddr.h"
 #include "ntp/ntp_pkt.h"
 #include "sys/sys_adjtime.h"
@@ -868,6 +869,57 @@ static uint64_t engine_seed(void)
     return seed;
 }
 
+#define DRV_LEAPFILE_MAX 65536
+
+int drv_read_leapfile(const char *path, struct leapfile *lf, char *msg, size_t n)
+{
+    static char buf[DRV_LEAPFILE_MAX + 1]; /* start-up only, off the stack */
+    struct leapfile_error err;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL) {
+        snprintf(msg, n, "%s: cannot open the leap seconds file: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t len = fread(buf, 1, sizeof(buf), f);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad || len > DRV_LEAPFILE_MAX) {
+        snprintf(msg, n, "%s: %s", path, bad ? "read error" : "larger than 64 KiB");
+        return -1;
+    }
+    if (leapfile_parse(buf, len, lf, &err) < 0) {
+        if (err.line > 0) {
+            snprintf(msg, n, "%s:%d: %s", path, err.line, err.msg);
+        } else {
+            snprintf(msg, n, "%s: %s", path, err.msg);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* The leapfile's next leap into ec; a file that cannot be used is a configuration error. */
+static int load_leapfile(const struct drv_params *p, struct eng_config *ec)
+{
+    static struct leapfile lf;
+    char msg[CFG_PATH_LEN + 200];
+
+    if (p->cfg->leapfile[0] == '\0') {
+        return 0;
+    }
+    if (drv_read_leapfile(p->cfg->leapfile, &lf, msg, sizeof(msg)) < 0) {
+        sys_log_err("%s", msg);
+        return -EINVAL;
+    }
+    drv_config_leap(&lf, sys_clock_realtime_ns() / 1000000000, ec, note_to_log, NULL);
+    if (ec->leap_at_unix_s > 0) {
+        sys_log_info("leap seconds file %s: next leap (%s) at Unix time %lld", p->cfg->leapfile,
+                     ec->leap_dir > 0 ? "insert" : "delete", (long long)ec->leap_at_unix_s);
+    }
+    return 0;
+}
+
 static int start_engine(struct drv *d, const struct drv_params *p)
 {
     struct eng_config *ec = malloc(sizeof(*ec));
@@ -879,6 +931,10 @@ static int start_engine(struct drv *d, const struct drv_params *p)
         return -ENOMEM;
     }
     drv_config_build(p->cfg, p->no_clock, p->precision_log2, ec, note_to_log, NULL);
+    if (load_leapfile(p, ec) < 0) {
+        free(ec);
+        return -EINVAL;
+    }
     load_drift(d, ec);
     d->base = now_time();
     d->eng = eng_init(d->eng_mem, ec, d->base, engine_seed(), &d->lists[0]);

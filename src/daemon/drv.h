@@ -50,6 +50,12 @@ struct drv_params {
     struct srv *srv;       /* receives ACT_REFERENCE */
 };
 
+struct leapfile;
+
+/* Reads and parses the leap-seconds.list at path (at most 64 KiB). Returns 0, or -1 with
+ * "PATH:LINE: what is wrong" (or "PATH: ...") in msg. Used at start and by --check-config. */
+int drv_read_leapfile(const char *path, struct leapfile *lf, char *msg, size_t n);
+
 /* Reads the drift file (or the kernel's frequency), starts the resolver, reserves
  * loop slots for client sockets, resets the kernel discipline (not with -x) and starts
  * the engine, carrying out its first actions. Logs what fails. Returns 0 or -errno. */

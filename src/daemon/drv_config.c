@@ -109,6 +109,27 @@ void drv_config_build(const struct cfg *c, bool no_clock_control, int8_t precisi
     out->precision_log2 = precision_log2;
 }
 
+void drv_config_leap(const struct leapfile *lf, int64_t unix_s, struct eng_config *out,
+                     drv_config_note_fn note, void *ctx)
+{
+    int64_t at = 0;
+    int dir = 0;
+
+    out->leap_at_unix_s = 0;
+    out->leap_dir = 0;
+    if (lf == NULL) {
+        return;
+    }
+    if (leapfile_expired(lf, unix_s)) {
+        send_note(note, ctx, "the leap seconds file has expired: a leap it does not list "
+                             "is not announced (update tzdata)");
+    }
+    if (leapfile_next(lf, unix_s, &at, &dir)) {
+        out->leap_at_unix_s = at;
+        out->leap_dir = dir;
+    }
+}
+
 int drv_config_family(const struct cfg *c, const char *name)
 {
     size_t n = c->n_servers < CFG_MAX_SERVERS ? c->n_servers : CFG_MAX_SERVERS;

@@ -11,6 +11,7 @@
 
 #include "core/eng.h"
 #include "daemon/cfg.h"
+#include "daemon/leapfile.h"
 
 /* Receives a note for the log about a setting whose effect differs from what its
  * dialect would suggest (ctx as given). */
@@ -28,6 +29,12 @@ typedef void (*drv_config_note_fn)(void *ctx, const char *msg);
  * The drift fields stay at their defaults (no drift) for the caller to fill in. */
 void drv_config_build(const struct cfg *c, bool no_clock_control, int8_t precision_log2,
                       struct eng_config *out, drv_config_note_fn note, void *ctx);
+
+/* The next leap of a parsed leap-seconds.list after unix_s (Unix seconds, now) into
+ * out->leap_at_unix_s / leap_dir (0 when the file knows of none). An expired file is
+ * still used, with a note: its past entries stay right, only a later leap is unknown. */
+void drv_config_leap(const struct leapfile *lf, int64_t unix_s, struct eng_config *out,
+                     drv_config_note_fn note, void *ctx);
 
 /* Address family a server/pool name is to be resolved with (AF_UNSPEC, AF_INET or
  * AF_INET6: "-4"/"-6" in ntpd, "ipv4"/"ipv6" in chrony): that of the first line with

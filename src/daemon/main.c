@@ -11,6 +11,7 @@
 #include "daemon/args.h"
 #include "daemon/cfg.h"
 #include "daemon/drv.h"
+#include "daemon/leapfile.h"
 #include "daemon/serve.h"
 #include "sys/sys_clock.h"
 #include "sys/sys_daemon.h"
@@ -56,6 +57,25 @@ static void warn_to_log(void *ctx, const char *file, int line, const char *msg)
     }
 }
 
+/* The leap seconds file is read at start; --check-config reads it too. */
+static int check_leapfile(const struct cfg *c)
+{
+    static struct leapfile lf;
+    char msg[CFG_PATH_LEN + 200];
+
+    if (c->leapfile[0] == '\0') {
+        return 0;
+    }
+    if (drv_read_leapfile(c->leapfile, &lf, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "%s\n", msg);
+        return 1;
+    }
+    if (leapfile_expired(&lf, sys_clock_realtime_ns() / 1000000000)) {
+        fprintf(stderr, "%s: warning: the leap seconds file has expired\n", c->leapfile);
+    }
+    return 0;
+}
+
 static int check_config(const char *path)
 {
     static struct cfg c; /* ~20 KiB: off the stack */
@@ -69,7 +89,7 @@ static int check_config(const char *path)
         fprintf(stderr, "%s\n", msg);
         return 1;
     }
-    return 0;
+    return check_leapfile(&c);
 }
 
 static int load_config(struct daemon *d)

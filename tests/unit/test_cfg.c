@@ -927,7 +927,6 @@ static void test_warned_directives(void **state)
     static const char *const names[] = {
         "rtcsync",
         "maxupdateskew 100.0",
-        "leapfile /x",
         "leapsectz right/UTC",
         "logfile /x",
         "logconfig =syncall",

@@ -1131,9 +1131,30 @@ static void test_random_networks(void **state)
     }
 }
 
+
+/* A leap from the leapfile is announced during its last day only, over the sources'
+ * majority, and never after it. */
+static void test_leap_indicator_from_file(void **state)
+{
+    struct eng_config c;
+    (void)state;
+    eng_config_default(&c);
+    assert_int_equal(eng_leap_indicator(&c, 1000, 0), 0); /* no file: the majority */
+    assert_int_equal(eng_leap_indicator(&c, 1000, 1), 1);
+    c.leap_at_unix_s = 1483228800; /* 2017-01-01 */
+    c.leap_dir = 1;
+    assert_int_equal(eng_leap_indicator(&c, 1483228800 - 86401, 0), 0);
+    assert_int_equal(eng_leap_indicator(&c, 1483228800 - 86400, 0), 1);
+    assert_int_equal(eng_leap_indicator(&c, 1483228799, 2), 1); /* file preferred */
+    assert_int_equal(eng_leap_indicator(&c, 1483228800, 0), 0); /* over */
+    c.leap_dir = -1;
+    assert_int_equal(eng_leap_indicator(&c, 1483228000, 0), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_leap_indicator_from_file),
         cmocka_unit_test(test_init_actions),
         cmocka_unit_test(test_startup_step_and_convergence),
         cmocka_unit_test(test_external_step_reported),
