@@ -97,11 +97,13 @@ static inline void test_in_private_netns(void (*child)(void))
 
 /* The kernel turns receive timestamping on for everyone only once a socket asks, and it
  * does so asynchronously (a deferred static-key switch), so the first datagrams after
- * the first such socket may come without a stamp. Tests that assert kernel stamps call
- * this first: it keeps one stamping socket open for the rest of the process and waits,
- * at most a second, until a datagram it sends itself comes back stamped. */
-static inline void test_wait_rx_stamps(void)
+ * the first such socket may come without a stamp. Tests that assert kernel stamps use
+ * this as their cmocka group setup: it keeps one stamping socket open for the rest of
+ * the process and waits, at most a second, until a datagram it sends itself comes back
+ * stamped. */
+static inline int test_wait_rx_stamps(void **state)
 {
+    (void)state;
     int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
     struct sockaddr_in a = test_sockaddr4("127.0.0.1", 0);
     socklen_t len = sizeof(a);
@@ -121,13 +123,14 @@ static inline void test_wait_rx_stamps(void)
         assert_int_equal(recvmsg(fd, &m, 0), 1);
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING) {
-                return; /* fd stays open on purpose: closing it could turn stamps off */
+                return 0; /* fd stays open on purpose: closing it could turn stamps off */
             }
         }
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
     fail_msg("the kernel gave no receive timestamp within a second");
+    return -1;
 }
 
 #endif

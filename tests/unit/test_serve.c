@@ -860,14 +860,6 @@ static void test_serve_wildcards(void **state)
     test_in_private_netns(wildcard_child);
 }
 
-/* Kernel receive stamps are asserted below: make sure the kernel is stamping first. */
-static int group_setup(void **state)
-{
-    (void)state;
-    test_wait_rx_stamps();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -885,5 +877,5 @@ int main(void)
         cmocka_unit_test_teardown(test_serve_log_stats, teardown_server),
         cmocka_unit_test(test_serve_wildcards),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, test_wait_rx_stamps, NULL);
 }

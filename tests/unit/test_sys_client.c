@@ -336,14 +336,6 @@ static void test_bad_family_and_closed(void **state)
     assert_int_equal(sys_client_local_port(&c), 0);
 }
 
-/* Kernel receive stamps are asserted below: make sure the kernel is stamping first. */
-static int group_setup(void **state)
-{
-    (void)state;
-    test_wait_rx_stamps();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,5 +349,5 @@ int main(void)
         cmocka_unit_test(test_tx_stamp_of_first_datagram_only),
         cmocka_unit_test(test_tx_stamp_taken_once),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, test_wait_rx_stamps, NULL);
 }

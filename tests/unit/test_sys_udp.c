@@ -630,14 +630,6 @@ static void test_wildcard_answers_from_asked_address(void **state)
     test_in_private_netns(wildcard_child);
 }
 
-/* Kernel receive stamps are asserted below: make sure the kernel is stamping first. */
-static int group_setup(void **state)
-{
-    (void)state;
-    test_wait_rx_stamps();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,5 +648,5 @@ int main(void)
         cmocka_unit_test(test_ipv6_loopback),
         cmocka_unit_test(test_wildcard_answers_from_asked_address),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, test_wait_rx_stamps, NULL);
 }
