@@ -10,22 +10,12 @@
 
 #include <cmocka.h>
 
+#include "test_core.h"
+
 #include "core/acl.h"
 
 #define ALLOW 0u /* chrony allow: no restriction flag */
 #define DENY  ACL_IGNORE
-
-static struct core_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-    struct core_addr x;
-    memset(&x, 0, sizeof(x));
-    x.family = CORE_AF_INET;
-    x.bytes[0] = a;
-    x.bytes[1] = b;
-    x.bytes[2] = c;
-    x.bytes[3] = d;
-    return x;
-}
 
 /* 2001:db8:<g2>:<g3>:<g4>:<g5>:<g6>:<g7> */
 static struct core_addr v6(uint16_t g2, uint16_t g3, uint16_t g4, uint16_t g5, uint16_t g6,
@@ -74,7 +64,7 @@ static void test_empty_ignores_everything(void **state)
     acl_init(&t);
     memset(&none, 0, sizeof(none));
     assert_int_equal(t.n, 0);
-    assert_int_equal(look(&t, v4(198, 18, 0, 1)), ACL_IGNORE);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 1)), ACL_IGNORE);
     assert_int_equal(look(&t, v6(0, 0, 0, 0, 0, 1)), ACL_IGNORE);
     assert_int_equal(acl_lookup(&t, &none), ACL_IGNORE);
 }
@@ -85,10 +75,10 @@ static void test_slash0_v4_and_v6_are_separate(void **state)
     struct acl t;
 
     acl_init(&t);
-    add_ok(&t, v4(0, 0, 0, 0), 0, ACL_NOQUERY, ACL_ADD_REPLACE);
-    assert_int_equal(look(&t, v4(198, 18, 0, 1)), ACL_NOQUERY);
-    assert_int_equal(look(&t, v4(255, 255, 255, 255)), ACL_NOQUERY);
-    assert_int_equal(look(&t, v4(0, 0, 0, 0)), ACL_NOQUERY);
+    add_ok(&t, test_core4(0, 0, 0, 0), 0, ACL_NOQUERY, ACL_ADD_REPLACE);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 1)), ACL_NOQUERY);
+    assert_int_equal(look(&t, test_core4(255, 255, 255, 255)), ACL_NOQUERY);
+    assert_int_equal(look(&t, test_core4(0, 0, 0, 0)), ACL_NOQUERY);
     /* An IPv6 client never matches an IPv4 rule, even 0.0.0.0/0. */
     assert_int_equal(look(&t, v6(0, 0, 0, 0, 0, 1)), ACL_IGNORE);
 
@@ -97,7 +87,7 @@ static void test_slash0_v4_and_v6_are_separate(void **state)
     any6.family = CORE_AF_INET6;
     add_ok(&t, any6, 0, ACL_NOPEER, ACL_ADD_REPLACE);
     assert_int_equal(look(&t, v6(0, 0, 0, 0, 0, 1)), ACL_NOPEER);
-    assert_int_equal(look(&t, v4(198, 18, 0, 1)), ACL_NOQUERY);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 1)), ACL_NOQUERY);
 }
 
 /* The same 16 bytes in the other family: no match in either direction. */
@@ -105,7 +95,7 @@ static void test_family_separation_same_bytes(void **state)
 {
     (void)state;
     struct acl t;
-    struct core_addr a4 = v4(198, 18, 0, 0);
+    struct core_addr a4 = test_core4(198, 18, 0, 0);
     struct core_addr a6 = a4;
 
     a6.family = CORE_AF_INET6;
@@ -126,11 +116,11 @@ static void test_slash8_boundaries(void **state)
     struct acl t;
 
     acl_init(&t);
-    add_ok(&t, v4(198, 0, 0, 0), 8, ACL_KOD, ACL_ADD_REPLACE);
-    assert_int_equal(look(&t, v4(198, 0, 0, 0)), ACL_KOD);
-    assert_int_equal(look(&t, v4(198, 255, 255, 255)), ACL_KOD);
-    assert_int_equal(look(&t, v4(197, 255, 255, 255)), ACL_IGNORE);
-    assert_int_equal(look(&t, v4(199, 0, 0, 0)), ACL_IGNORE);
+    add_ok(&t, test_core4(198, 0, 0, 0), 8, ACL_KOD, ACL_ADD_REPLACE);
+    assert_int_equal(look(&t, test_core4(198, 0, 0, 0)), ACL_KOD);
+    assert_int_equal(look(&t, test_core4(198, 255, 255, 255)), ACL_KOD);
+    assert_int_equal(look(&t, test_core4(197, 255, 255, 255)), ACL_IGNORE);
+    assert_int_equal(look(&t, test_core4(199, 0, 0, 0)), ACL_IGNORE);
 }
 
 static void test_slash31_and_slash32(void **state)
@@ -139,16 +129,16 @@ static void test_slash31_and_slash32(void **state)
     struct acl t;
 
     acl_init(&t);
-    add_ok(&t, v4(198, 18, 0, 2), 31, ACL_KOD, ACL_ADD_REPLACE);
-    add_ok(&t, v4(198, 18, 0, 9), 32, ACL_LIMITED, ACL_ADD_REPLACE);
-    assert_int_equal(look(&t, v4(198, 18, 0, 1)), ACL_IGNORE);
-    assert_int_equal(look(&t, v4(198, 18, 0, 2)), ACL_KOD);
-    assert_int_equal(look(&t, v4(198, 18, 0, 3)), ACL_KOD);
-    assert_int_equal(look(&t, v4(198, 18, 0, 4)), ACL_IGNORE);
-    assert_int_equal(look(&t, v4(198, 18, 0, 8)), ACL_IGNORE);
-    assert_int_equal(look(&t, v4(198, 18, 0, 9)), ACL_LIMITED);
-    assert_int_equal(look(&t, v4(198, 18, 0, 10)), ACL_IGNORE);
-    assert_int_equal(look(&t, v4(198, 18, 1, 9)), ACL_IGNORE);
+    add_ok(&t, test_core4(198, 18, 0, 2), 31, ACL_KOD, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 0, 9), 32, ACL_LIMITED, ACL_ADD_REPLACE);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 1)), ACL_IGNORE);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 2)), ACL_KOD);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 3)), ACL_KOD);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 4)), ACL_IGNORE);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 8)), ACL_IGNORE);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 9)), ACL_LIMITED);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 10)), ACL_IGNORE);
+    assert_int_equal(look(&t, test_core4(198, 18, 1, 9)), ACL_IGNORE);
 }
 
 static void test_slash64_and_slash128(void **state)
@@ -176,17 +166,17 @@ static void test_host_bits_masked(void **state)
     struct acl t;
 
     acl_init(&t);
-    add_ok(&t, v4(198, 18, 3, 77), 22, ACL_NOQUERY, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 3, 77), 22, ACL_NOQUERY, ACL_ADD_REPLACE);
     assert_int_equal(t.n, 1);
     const uint8_t want[16] = {198, 18, 0, 0};
     assert_memory_equal(t.rules[0].addr, want, 16);
-    assert_int_equal(look(&t, v4(198, 18, 0, 0)), ACL_NOQUERY);
-    assert_int_equal(look(&t, v4(198, 18, 3, 255)), ACL_NOQUERY);
-    assert_int_equal(look(&t, v4(198, 18, 4, 0)), ACL_IGNORE);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 0)), ACL_NOQUERY);
+    assert_int_equal(look(&t, test_core4(198, 18, 3, 255)), ACL_NOQUERY);
+    assert_int_equal(look(&t, test_core4(198, 18, 4, 0)), ACL_IGNORE);
     /* The same prefix written with other host bits is the same rule. */
-    add_ok(&t, v4(198, 18, 1, 1), 22, ACL_KOD, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 1, 1), 22, ACL_KOD, ACL_ADD_REPLACE);
     assert_int_equal(t.n, 1);
-    assert_int_equal(look(&t, v4(198, 18, 2, 2)), ACL_KOD);
+    assert_int_equal(look(&t, test_core4(198, 18, 2, 2)), ACL_KOD);
 }
 
 /* An IPv4 address with junk in bytes 4..15 is still just its first four bytes. */
@@ -194,11 +184,11 @@ static void test_v4_lookup_ignores_trailing_bytes(void **state)
 {
     (void)state;
     struct acl t;
-    struct core_addr a = v4(198, 18, 0, 1);
+    struct core_addr a = test_core4(198, 18, 0, 1);
 
     memset(a.bytes + 4, 0xa5, 12);
     acl_init(&t);
-    add_ok(&t, v4(198, 18, 0, 1), 32, ACL_KOD, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 0, 1), 32, ACL_KOD, ACL_ADD_REPLACE);
     assert_int_equal(look(&t, a), ACL_KOD);
 }
 
@@ -211,18 +201,18 @@ static void test_deny_inside_allow(void **state)
     for (int order = 0; order < 2; order++) {
         acl_init(&t);
         if (order == 0) {
-            add_ok(&t, v4(198, 18, 0, 0), 15, ALLOW, ACL_ADD_REPLACE);
-            add_ok(&t, v4(198, 18, 5, 0), 24, DENY, ACL_ADD_REPLACE);
+            add_ok(&t, test_core4(198, 18, 0, 0), 15, ALLOW, ACL_ADD_REPLACE);
+            add_ok(&t, test_core4(198, 18, 5, 0), 24, DENY, ACL_ADD_REPLACE);
         } else {
-            add_ok(&t, v4(198, 18, 5, 0), 24, DENY, ACL_ADD_REPLACE);
-            add_ok(&t, v4(198, 18, 0, 0), 15, ALLOW, ACL_ADD_REPLACE);
+            add_ok(&t, test_core4(198, 18, 5, 0), 24, DENY, ACL_ADD_REPLACE);
+            add_ok(&t, test_core4(198, 18, 0, 0), 15, ALLOW, ACL_ADD_REPLACE);
         }
-        assert_int_equal(look(&t, v4(198, 18, 5, 1)), DENY);
-        assert_int_equal(look(&t, v4(198, 18, 5, 255)), DENY);
-        assert_int_equal(look(&t, v4(198, 18, 4, 255)), ALLOW);
-        assert_int_equal(look(&t, v4(198, 18, 6, 0)), ALLOW);
-        assert_int_equal(look(&t, v4(198, 19, 5, 1)), ALLOW);
-        assert_int_equal(look(&t, v4(198, 20, 0, 1)), ACL_IGNORE);
+        assert_int_equal(look(&t, test_core4(198, 18, 5, 1)), DENY);
+        assert_int_equal(look(&t, test_core4(198, 18, 5, 255)), DENY);
+        assert_int_equal(look(&t, test_core4(198, 18, 4, 255)), ALLOW);
+        assert_int_equal(look(&t, test_core4(198, 18, 6, 0)), ALLOW);
+        assert_int_equal(look(&t, test_core4(198, 19, 5, 1)), ALLOW);
+        assert_int_equal(look(&t, test_core4(198, 20, 0, 1)), ACL_IGNORE);
     }
 }
 
@@ -250,13 +240,13 @@ static void test_replace_later_wins(void **state)
     struct acl t;
 
     acl_init(&t);
-    add_ok(&t, v4(198, 18, 7, 0), 24, ALLOW, ACL_ADD_REPLACE);
-    add_ok(&t, v4(198, 18, 7, 0), 24, DENY, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 7, 0), 24, ALLOW, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 7, 0), 24, DENY, ACL_ADD_REPLACE);
     assert_int_equal(t.n, 1);
-    assert_int_equal(look(&t, v4(198, 18, 7, 7)), DENY);
-    add_ok(&t, v4(198, 18, 7, 0), 24, ALLOW, ACL_ADD_REPLACE);
+    assert_int_equal(look(&t, test_core4(198, 18, 7, 7)), DENY);
+    add_ok(&t, test_core4(198, 18, 7, 0), 24, ALLOW, ACL_ADD_REPLACE);
     assert_int_equal(t.n, 1);
-    assert_int_equal(look(&t, v4(198, 18, 7, 7)), ALLOW);
+    assert_int_equal(look(&t, test_core4(198, 18, 7, 7)), ALLOW);
 }
 
 /* ntpd: restrict lines for the same address and mask OR their flags. */
@@ -266,16 +256,16 @@ static void test_merge_ors_flags(void **state)
     struct acl t;
 
     acl_init(&t);
-    add_ok(&t, v4(0, 0, 0, 0), 0, ACL_KOD | ACL_NOMODIFY, ACL_ADD_MERGE);
-    add_ok(&t, v4(0, 0, 0, 0), 0, ACL_LIMITED, ACL_ADD_MERGE);
-    add_ok(&t, v4(198, 18, 0, 1), 32, 0, ACL_ADD_MERGE);
+    add_ok(&t, test_core4(0, 0, 0, 0), 0, ACL_KOD | ACL_NOMODIFY, ACL_ADD_MERGE);
+    add_ok(&t, test_core4(0, 0, 0, 0), 0, ACL_LIMITED, ACL_ADD_MERGE);
+    add_ok(&t, test_core4(198, 18, 0, 1), 32, 0, ACL_ADD_MERGE);
     assert_int_equal(t.n, 2);
-    assert_int_equal(look(&t, v4(198, 18, 0, 2)), ACL_KOD | ACL_NOMODIFY | ACL_LIMITED);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 2)), ACL_KOD | ACL_NOMODIFY | ACL_LIMITED);
     /* The more specific line does not inherit the default's flags. */
-    assert_int_equal(look(&t, v4(198, 18, 0, 1)), 0);
-    add_ok(&t, v4(198, 18, 0, 1), 32, ACL_NOQUERY, ACL_ADD_MERGE);
-    add_ok(&t, v4(198, 18, 0, 1), 32, 0, ACL_ADD_MERGE);
-    assert_int_equal(look(&t, v4(198, 18, 0, 1)), ACL_NOQUERY);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 1)), 0);
+    add_ok(&t, test_core4(198, 18, 0, 1), 32, ACL_NOQUERY, ACL_ADD_MERGE);
+    add_ok(&t, test_core4(198, 18, 0, 1), 32, 0, ACL_ADD_MERGE);
+    assert_int_equal(look(&t, test_core4(198, 18, 0, 1)), ACL_NOQUERY);
 }
 
 /* chrony "allow all"/"deny all": earlier rules inside the prefix disappear, rules
@@ -286,30 +276,30 @@ static void test_replace_all(void **state)
     struct acl t;
 
     acl_init(&t);
-    add_ok(&t, v4(198, 18, 1, 0), 24, ALLOW, ACL_ADD_REPLACE);
-    add_ok(&t, v4(198, 18, 2, 0), 24, DENY, ACL_ADD_REPLACE);
-    add_ok(&t, v4(198, 18, 0, 0), 16, ALLOW, ACL_ADD_REPLACE);
-    add_ok(&t, v4(198, 19, 0, 0), 24, ALLOW, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 1, 0), 24, ALLOW, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 2, 0), 24, DENY, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 0, 0), 16, ALLOW, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 19, 0, 0), 24, ALLOW, ACL_ADD_REPLACE);
     add_ok(&t, v6(0, 0, 0, 0, 0, 0), 48, ALLOW, ACL_ADD_REPLACE);
     assert_int_equal(t.n, 5);
 
-    add_ok(&t, v4(198, 18, 0, 0), 16, DENY, ACL_ADD_REPLACE_ALL);
+    add_ok(&t, test_core4(198, 18, 0, 0), 16, DENY, ACL_ADD_REPLACE_ALL);
     assert_int_equal(t.n, 3);
-    assert_int_equal(look(&t, v4(198, 18, 1, 1)), DENY);
-    assert_int_equal(look(&t, v4(198, 18, 2, 1)), DENY);
-    assert_int_equal(look(&t, v4(198, 19, 0, 1)), ALLOW);
+    assert_int_equal(look(&t, test_core4(198, 18, 1, 1)), DENY);
+    assert_int_equal(look(&t, test_core4(198, 18, 2, 1)), DENY);
+    assert_int_equal(look(&t, test_core4(198, 19, 0, 1)), ALLOW);
     assert_int_equal(look(&t, v6(0, 0, 0, 0, 0, 1)), ALLOW);
 
     /* Rules added after "deny all" refine it again. */
-    add_ok(&t, v4(198, 18, 9, 0), 24, ALLOW, ACL_ADD_REPLACE);
-    assert_int_equal(look(&t, v4(198, 18, 9, 1)), ALLOW);
-    assert_int_equal(look(&t, v4(198, 18, 8, 1)), DENY);
+    add_ok(&t, test_core4(198, 18, 9, 0), 24, ALLOW, ACL_ADD_REPLACE);
+    assert_int_equal(look(&t, test_core4(198, 18, 9, 1)), ALLOW);
+    assert_int_equal(look(&t, test_core4(198, 18, 8, 1)), DENY);
 
     /* "allow all" over 0.0.0.0/0 clears every IPv4 rule, keeps IPv6. */
-    add_ok(&t, v4(0, 0, 0, 0), 0, ALLOW, ACL_ADD_REPLACE_ALL);
+    add_ok(&t, test_core4(0, 0, 0, 0), 0, ALLOW, ACL_ADD_REPLACE_ALL);
     assert_int_equal(t.n, 2);
-    assert_int_equal(look(&t, v4(198, 18, 8, 1)), ALLOW);
-    assert_int_equal(look(&t, v4(198, 19, 0, 1)), ALLOW);
+    assert_int_equal(look(&t, test_core4(198, 18, 8, 1)), ALLOW);
+    assert_int_equal(look(&t, test_core4(198, 19, 0, 1)), ALLOW);
     assert_int_equal(look(&t, v6(0, 0, 0, 0, 0, 1)), ALLOW);
     assert_int_equal(look(&t, v6(1, 0, 0, 0, 0, 1)), ACL_IGNORE);
 }
@@ -321,11 +311,11 @@ static void test_replace_all_keeps_wider_rules(void **state)
     struct acl t;
 
     acl_init(&t);
-    add_ok(&t, v4(198, 18, 0, 0), 15, DENY, ACL_ADD_REPLACE);
-    add_ok(&t, v4(198, 18, 4, 0), 24, ALLOW, ACL_ADD_REPLACE_ALL);
+    add_ok(&t, test_core4(198, 18, 0, 0), 15, DENY, ACL_ADD_REPLACE);
+    add_ok(&t, test_core4(198, 18, 4, 0), 24, ALLOW, ACL_ADD_REPLACE_ALL);
     assert_int_equal(t.n, 2);
-    assert_int_equal(look(&t, v4(198, 18, 4, 4)), ALLOW);
-    assert_int_equal(look(&t, v4(198, 18, 5, 4)), DENY);
+    assert_int_equal(look(&t, test_core4(198, 18, 4, 4)), ALLOW);
+    assert_int_equal(look(&t, test_core4(198, 18, 5, 4)), DENY);
 }
 
 static void test_full_table(void **state)
@@ -335,10 +325,10 @@ static void test_full_table(void **state)
 
     acl_init(&t);
     for (int i = 0; i < ACL_MAX_RULES; i++) {
-        add_ok(&t, v4(198, 18, (uint8_t)(i >> 8), (uint8_t)i), 32, ACL_KOD, ACL_ADD_REPLACE);
+        add_ok(&t, test_core4(198, 18, (uint8_t)(i >> 8), (uint8_t)i), 32, ACL_KOD, ACL_ADD_REPLACE);
     }
     assert_int_equal(t.n, ACL_MAX_RULES);
-    struct core_addr extra = v4(198, 19, 0, 1);
+    struct core_addr extra = test_core4(198, 19, 0, 1);
     struct acl_rule r = rule(&extra, 32, ALLOW);
     assert_int_equal(acl_add(&t, &r, ACL_ADD_REPLACE), ACL_FULL);
     assert_int_equal(acl_add(&t, &r, ACL_ADD_MERGE), ACL_FULL);
@@ -346,13 +336,13 @@ static void test_full_table(void **state)
     assert_int_equal(look(&t, extra), ACL_IGNORE);
 
     /* An existing prefix can still be changed when the table is full. */
-    struct core_addr last = v4(198, 18, 0, 255);
+    struct core_addr last = test_core4(198, 18, 0, 255);
     r = rule(&last, 32, ACL_LIMITED);
     assert_int_equal(acl_add(&t, &r, ACL_ADD_MERGE), ACL_OK);
     assert_int_equal(look(&t, last), ACL_KOD | ACL_LIMITED);
 
     /* REPLACE_ALL over the block frees the space it covers first. */
-    struct core_addr blk = v4(198, 18, 0, 0);
+    struct core_addr blk = test_core4(198, 18, 0, 0);
     r = rule(&blk, 24, DENY);
     assert_int_equal(acl_add(&t, &r, ACL_ADD_REPLACE_ALL), ACL_OK);
     assert_int_equal(t.n, 1);
@@ -363,7 +353,7 @@ static void test_bad_prefix(void **state)
 {
     (void)state;
     struct acl t;
-    struct core_addr a4 = v4(198, 18, 0, 1);
+    struct core_addr a4 = test_core4(198, 18, 0, 1);
     struct core_addr a6 = v6(0, 0, 0, 0, 0, 1);
     struct acl_rule r;
 
@@ -399,13 +389,13 @@ static void test_every_v4_prefix_length(void **state)
         acl_init(&t);
         add_ok(
             &t,
-            v4((uint8_t)(base >> 24), (uint8_t)(base >> 16), (uint8_t)(base >> 8), (uint8_t)base),
+            test_core4((uint8_t)(base >> 24), (uint8_t)(base >> 16), (uint8_t)(base >> 8), (uint8_t)base),
             (uint8_t)len, ACL_KOD, ACL_ADD_REPLACE);
         for (unsigned bit = 0; bit < 32; bit++) {
             uint32_t x = base ^ (UINT32_C(1) << bit);
             bool inside = bit < 32 - len; /* flipping a host bit stays inside */
             uint32_t got =
-                look(&t, v4((uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x));
+                look(&t, test_core4((uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x));
             assert_int_equal(got, inside ? ACL_KOD : ACL_IGNORE);
         }
     }

@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "test_core.h"
 #include "test_net.h"
 
 #include "core/eng.h"
@@ -98,19 +99,6 @@ static void put64(uint8_t *p, uint64_t v)
     }
 }
 
-static struct core_addr core4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-    struct core_addr x;
-
-    memset(&x, 0, sizeof(x));
-    x.family = CORE_AF_INET;
-    x.bytes[0] = a;
-    x.bytes[1] = b;
-    x.bytes[2] = c;
-    x.bytes[3] = d;
-    return x;
-}
-
 static struct core_addr core6_loopback(void)
 {
     struct core_addr x;
@@ -156,10 +144,10 @@ static void base_cfg(struct cfg *c)
 {
     cfg_init(c);
     c->n_bind = 1;
-    c->bind[0] = core4(127, 0, 0, 1);
+    c->bind[0] = test_core4(127, 0, 0, 1);
     c->pidfile[0] = '\0';
-    add_rule(c, core4(127, 0, 0, 0), 8, 0);
-    add_rule(c, core4(127, 0, 0, 2), 32, ACL_IGNORE);
+    add_rule(c, test_core4(127, 0, 0, 0), 8, 0);
+    add_rule(c, test_core4(127, 0, 0, 2), 32, ACL_IGNORE);
     add_rule(c, core6_loopback(), 128, 0);
 }
 
@@ -441,7 +429,7 @@ static void test_serve_rate_limit_kod(void **state)
 
     base_cfg(&cfg);
     acl_init(&cfg.acl);
-    add_rule(&cfg, core4(127, 0, 0, 0), 8, ACL_LIMITED | ACL_KOD);
+    add_rule(&cfg, test_core4(127, 0, 0, 0), 8, ACL_LIMITED | ACL_KOD);
     cfg.rlim.burst = 1;
     cfg.rlim.leak_log2 = 0;
     cfg.rlim.kod_log2 = 0;
@@ -581,7 +569,7 @@ static void test_serve_bind_errors(void **state)
     (void)state;
     base_cfg(&cfg);
     /* An address this host does not have: no packet leaves, bind fails. */
-    cfg.bind[0] = core4(198, 18, 0, 1);
+    cfg.bind[0] = test_core4(198, 18, 0, 1);
     cfg.port = free_port();
     assert_int_equal(serve_init(&srv, &cfg, PRECISION, 1), 0);
     assert_int_equal(serve_open_sockets(&srv, &cfg), -EADDRNOTAVAIL);
@@ -592,7 +580,7 @@ static void test_serve_bind_errors(void **state)
      * serve_close closes it. */
     base_cfg(&cfg);
     cfg.n_bind = 2;
-    cfg.bind[1] = core4(198, 18, 0, 1);
+    cfg.bind[1] = test_core4(198, 18, 0, 1);
     cfg.port = free_port();
     assert_int_equal(serve_init(&srv, &cfg, PRECISION, 1), 0);
     assert_int_equal(serve_open_sockets(&srv, &cfg), -EADDRNOTAVAIL);
@@ -806,7 +794,7 @@ static void wildcard_child(void)
 
     cfg_init(&cfg);
     cfg.port = 20123;
-    add_rule(&cfg, core4(127, 0, 0, 0), 8, 0);
+    add_rule(&cfg, test_core4(127, 0, 0, 0), 8, 0);
     CHILD_CHECK(serve_init(&srv, &cfg, PRECISION, 1) == 0);
     CHILD_CHECK(serve_open_sockets(&srv, &cfg) == 0);
     CHILD_CHECK(srv.n_sock == 2 || srv.n_sock == 1);

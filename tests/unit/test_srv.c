@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "test_core.h"
+
 #include "core/srv.h"
 #include "ntp/ntp_pkt.h"
 
@@ -32,15 +34,10 @@ static struct rlim_entry table[256];
 static struct srv srv;
 static struct srv srv2;
 
+/* 198.18.c.d, port 123. */
 static struct core_addr v4(uint8_t c, uint8_t d)
 {
-    struct core_addr a;
-    memset(&a, 0, sizeof(a));
-    a.family = CORE_AF_INET;
-    a.bytes[0] = 198;
-    a.bytes[1] = 18;
-    a.bytes[2] = c;
-    a.bytes[3] = d;
+    struct core_addr a = test_core4(198, 18, c, d);
     a.port = 123;
     return a;
 }
