@@ -5,6 +5,7 @@
 #include "sim/sim_clock.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "sim/sim_rand.h"
 
@@ -23,6 +24,12 @@ void sim_clock_init(struct sim_clock *c, const struct sim_clock_params *p, int64
     c->next_walk_ns = SIM_CLOCK_WALK_NS;
     c->epoch_ns = epoch_ns;
     c->mono0_ns = mono0_ns;
+    c->leap_dir = 0;
+    c->leap_midnight_ns = 0;
+    c->leap_done = false;
+    c->leaps = 0;
+    c->utc_leap_t_ns = INT64_MAX;
+    c->utc_leap_s = 0.0;
 }
 
 double sim_clock_rate_ppm(const struct sim_clock *c)
@@ -34,6 +41,26 @@ static void integrate(struct sim_clock *c, int64_t to_ns)
 {
     c->drift += sim_clock_rate_ppm(c) * 1e-6 * (double)(to_ns - c->t_ns) / NS_PER_S;
     c->t_ns = to_ns;
+}
+
+static int64_t realtime_ns(const struct sim_clock *c)
+{
+    return c->epoch_ns + c->t_ns + llround((c->stepped + c->drift) * NS_PER_S);
+}
+
+/* Applied when the state is brought forward: nobody reads the clock in between, so a
+ * late application is indistinguishable from one at the instant it was due. */
+static void kernel_leap(struct sim_clock *c)
+{
+    if (c->leap_dir == 0 || c->leap_done) {
+        return;
+    }
+    int64_t at = c->leap_dir > 0 ? c->leap_midnight_ns : c->leap_midnight_ns - 1000000000;
+    if (realtime_ns(c) >= at) {
+        c->stepped -= c->leap_dir;
+        c->leap_done = true;
+        c->leaps++;
+    }
 }
 
 void sim_clock_advance(struct sim_clock *c, int64_t t_ns)
@@ -50,6 +77,29 @@ void sim_clock_advance(struct sim_clock *c, int64_t t_ns)
     if (t_ns > c->t_ns) {
         integrate(c, t_ns);
     }
+    kernel_leap(c);
+}
+
+void sim_clock_set_leap(struct sim_clock *c, int64_t t_ns, int dir, int64_t midnight_ns)
+{
+    sim_clock_advance(c, t_ns);
+    if (dir == 0) {
+        c->leap_dir = 0;
+        c->leap_done = false;
+        return;
+    }
+    if (dir != c->leap_dir) {
+        c->leap_dir = dir > 0 ? 1 : -1;
+        c->leap_midnight_ns = midnight_ns;
+        c->leap_done = false;
+        kernel_leap(c);
+    }
+}
+
+void sim_clock_set_utc_leap(struct sim_clock *c, int64_t t_ns, int dir)
+{
+    c->utc_leap_t_ns = t_ns;
+    c->utc_leap_s = dir > 0 ? -1.0 : 1.0;
 }
 
 struct core_time sim_clock_read(struct sim_clock *c, int64_t t_ns)
@@ -57,7 +107,7 @@ struct core_time sim_clock_read(struct sim_clock *c, int64_t t_ns)
     struct core_time now;
 
     sim_clock_advance(c, t_ns);
-    now.real_ns = c->epoch_ns + c->t_ns + llround((c->stepped + c->drift) * NS_PER_S);
+    now.real_ns = realtime_ns(c);
     now.mono_ns = c->mono0_ns + c->t_ns + llround(c->drift * NS_PER_S);
     return now;
 }
@@ -65,7 +115,14 @@ struct core_time sim_clock_read(struct sim_clock *c, int64_t t_ns)
 double sim_clock_error(struct sim_clock *c, int64_t t_ns)
 {
     sim_clock_advance(c, t_ns);
-    return c->stepped + c->drift;
+    double before = c->stepped + c->drift;
+    double after = before - c->utc_leap_s;
+    if (c->utc_leap_t_ns != INT64_MAX && llabs(c->t_ns - c->utc_leap_t_ns) < 1000000000) {
+        /* Within a second of the leap a Unix clock reading is ambiguous (23:59:60 has
+         * no Unix time of its own): the error is the smaller of the two readings. */
+        return fabs(after) < fabs(before) ? after : before;
+    }
+    return c->t_ns >= c->utc_leap_t_ns ? after : before;
 }
 
 static double clamp(double v, double lim)

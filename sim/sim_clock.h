@@ -7,6 +7,7 @@
 #ifndef TSYNC_SIM_CLOCK_H
 #define TSYNC_SIM_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/core.h"
@@ -32,6 +33,16 @@ struct sim_clock {
     int64_t next_walk_ns;
     int64_t epoch_ns; /* realtime reading of a perfect clock at t = 0 (Unix ns) */
     int64_t mono0_ns; /* monotonic reading at t = 0 */
+    /* The kernel's leap second (Linux: STA_INS/STA_DEL act at the next UTC midnight the
+     * clock reaches, then nothing more until the bits are cleared). */
+    int leap_dir;             /* armed: +1 insert, -1 delete, 0 none */
+    int64_t leap_midnight_ns; /* the midnight (Unix ns) it acts at */
+    bool leap_done;           /* applied; waits to be disarmed (TIME_WAIT) */
+    unsigned leaps;           /* leaps the kernel applied */
+    /* UTC's own leap: from true time utc_leap_t_ns on, a perfect clock reads utc_leap_s
+     * more (-1 after an insertion repeats a second, +1 after a deletion skips one). */
+    int64_t utc_leap_t_ns; /* INT64_MAX: none */
+    double utc_leap_s;
 };
 
 /* State at t = 0; seed drives the wander. */
@@ -44,7 +55,15 @@ void sim_clock_advance(struct sim_clock *c, int64_t t_ns);
 /* Readings of both clocks at true time t_ns (advances the state). */
 struct core_time sim_clock_read(struct sim_clock *c, int64_t t_ns);
 
-/* Error of the realtime clock at t_ns: reading minus true time (s, positive = ahead).
+/* The kernel's leap bits: dir +1 insert, -1 delete, 0 clears them. An insertion turns
+ * midnight_ns (a UTC midnight, Unix ns) back by 1 s when the clock reaches it, a
+ * deletion moves 1 s before it forward to it; re-arming the same leap changes nothing. */
+void sim_clock_set_leap(struct sim_clock *c, int64_t t_ns, int dir, int64_t midnight_ns);
+
+/* UTC itself leaps at true time t_ns: by -1 s (dir +1, insertion) or +1 s (dir -1). */
+void sim_clock_set_utc_leap(struct sim_clock *c, int64_t t_ns, int dir);
+
+/* Error of the realtime clock at t_ns: reading minus UTC (s, positive = ahead).
  * The project's offset (what must be added to the clock) is its negative. */
 double sim_clock_error(struct sim_clock *c, int64_t t_ns);
 

@@ -249,6 +249,8 @@ static void counter_metrics(struct node_ctx *c)
     put(c, "step_total", st->step_abs_total);
     put(c, "ext_steps_reported", (double)st->ext_steps);
     put(c, "first_synced", st->first_synced >= 0 ? st->first_synced : INFINITY);
+    put(c, "kernel_leaps", (double)c->nd->clk.leaps);
+    put(c, "leap_armed_lead", st->leap_lead);
     put(c, "sent", (double)st->sent);
     put(c, "received", (double)st->received);
     put(c, "lost", (double)st->lost);

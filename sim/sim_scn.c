@@ -637,6 +637,51 @@ static int dns_line(struct parser *p, struct word *w, int n)
     return 0;
 }
 
+static int leap_line(struct parser *p, struct word *w, int n)
+{
+    struct sim_scn *s = p->s;
+
+    if ((n != 3 && n != 5) || (n == 5 && strcmp(w[3].s, "announce") != 0)) {
+        return fail(p, "leap: expected insert|delete AT [announce SECONDS]");
+    }
+    if (s->leap_dir != 0) {
+        return fail(p, "leap: one leap second a scenario");
+    }
+    if (strcmp(w[1].s, "insert") == 0) {
+        s->leap_dir = 1;
+    } else if (strcmp(w[1].s, "delete") == 0) {
+        s->leap_dir = -1;
+    } else {
+        return fail(p, "leap: expected insert or delete, got \"%s\"", w[1].s);
+    }
+    s->leap_announce = 86400;
+    s->leap_line = p->line;
+    if (seconds(p, "leap AT", w[2].s, 1, &s->leap_at) != 0 ||
+        (n == 5 && seconds(p, "leap announce", w[4].s, 1, &s->leap_announce) != 0)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* The leap must end at a UTC midnight inside the run: start + AT, whole seconds. */
+static int check_leap(struct parser *p)
+{
+    struct sim_scn *s = p->s;
+
+    if (s->leap_dir == 0) {
+        return 0;
+    }
+    p->line = s->leap_line;
+    if (s->leap_at >= s->duration || s->leap_at != floor(s->leap_at)) {
+        return fail(p, "leap: AT must be whole seconds within the duration");
+    }
+    int64_t at_s = s->start_ns / 1000000000 + (int64_t)s->leap_at;
+    if (s->start_ns % 1000000000 != 0 || at_s % 86400 != 0) {
+        return fail(p, "leap: start + AT (Unix %lld) is not a UTC midnight", (long long)at_s);
+    }
+    return 0;
+}
+
 /* ---- lines and files ---- */
 
 static int directive(struct parser *p, struct word *w, int n)
@@ -672,6 +717,9 @@ static int directive(struct parser *p, struct word *w, int n)
     }
     if (strcmp(k, "dns") == 0) {
         return dns_line(p, w, n);
+    }
+    if (strcmp(k, "leap") == 0) {
+        return leap_line(p, w, n);
     }
     return fail(p, "unknown directive \"%s\"", k);
 }
@@ -736,6 +784,10 @@ static int finish(struct parser *p)
     if (s->warmup >= s->duration) {
         return fail(p, "warmup %g s is not shorter than duration %g s", s->warmup, s->duration);
     }
+    if (check_leap(p) != 0) {
+        return -1;
+    }
+    p->line = 0;
     /* Samples are kept in memory for every node: about 17 bytes each. */
     if (s->duration / s->sample * (double)s->n_nodes > 5e7) {
         return fail(p, "duration / sample x nodes is above 5e7 samples: raise sample");

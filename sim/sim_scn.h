@@ -86,6 +86,12 @@ struct sim_scn {
     double dns_delay; /* s */
     uint64_t seed;
     int64_t start_ns; /* Unix time of true time 0 */
+    /* A leap second of UTC ("leap insert|delete AT [announce S]"): the midnight it ends
+     * at is true time leap_at; reference servers announce it for leap_announce s before
+     * and their kernels apply it. */
+    int leap_dir; /* +1 insert, -1 delete, 0 none */
+    double leap_at, leap_announce;
+    int leap_line;
 
     size_t n_nodes;
     struct sim_node_spec *nodes;

@@ -21,6 +21,7 @@
 #define MAX_TIMER_SPINS        100000 /* timer wake-ups in a row that find nothing due */
 #define KERNEL_MAXERROR_GROWTH 500e-6 /* s/s: Linux adds MAXFREQ to maxerror each second */
 #define REFCLOCK_UPDATE_NS     INT64_C(16000000000)
+#define DAY_NS                 INT64_C(86400000000000)
 
 /* Streams derived from the scenario seed: (kind, index) pairs never collide. */
 enum stream { STREAM_CLOCK = 1, STREAM_ENGINE, STREAM_LINK, STREAM_DNS, STREAM_SRV };
@@ -348,8 +349,23 @@ static void do_event(struct sim_world *w, struct sim_node *nd, const struct act_
             act_event_kind_name((enum act_event_kind)e->kind), text);
 }
 
+/* The kernel's leap bits follow the status, as adjtimex STA_INS/STA_DEL: the leap acts
+ * at the next midnight of the node's own clock. */
+static void arm_leap(struct sim_world *w, struct sim_node *nd, uint8_t leap)
+{
+    int dir = leap == NTP_LEAP_INSERT ? 1 : leap == NTP_LEAP_DELETE ? -1 : 0;
+    int64_t real_ns = sim_clock_read(&nd->clk, w->t_ns).real_ns;
+    int64_t midnight_ns = (real_ns / DAY_NS + 1) * DAY_NS;
+
+    if (dir != 0 && isnan(nd->st.leap_lead)) {
+        nd->st.leap_lead = (double)(midnight_ns - real_ns) / NS_PER_S;
+    }
+    sim_clock_set_leap(&nd->clk, w->t_ns, dir, midnight_ns);
+}
+
 static void do_status(struct sim_world *w, struct sim_node *nd, const struct act_status *s)
 {
+    arm_leap(w, nd, s->leap);
     nd->st.status_updates++;
     nd->has_status = true;
     nd->status = *s;
@@ -438,11 +454,17 @@ static void on_timer(struct sim_world *w, struct sim_node *nd, const struct sim_
 }
 
 /* Reference servers (a refclock behind them) refresh their reference every 16 s. */
-static void refresh_reference(struct sim_node *nd, int64_t real_ns)
+static void refresh_reference(const struct sim_world *w, struct sim_node *nd, int64_t real_ns)
 {
     const struct sim_node_spec *sp = nd->spec;
+    const struct sim_scn *scn = w->scn;
+    int64_t midnight_ns = scn->start_ns + (int64_t)scn->leap_at * 1000000000;
+    bool announce = scn->leap_dir != 0 && real_ns < midnight_ns &&
+                    real_ns >= midnight_ns - (int64_t)(scn->leap_announce * NS_PER_S);
     struct srv_reference ref = {
-        .leap = NTP_LEAP_NONE,
+        .leap = !announce             ? NTP_LEAP_NONE
+                : scn->leap_dir > 0 ? NTP_LEAP_INSERT
+                                    : NTP_LEAP_DELETE,
         .stratum = sp->stratum,
         .refid = sp->refid,
         .root_delay = sp->root_delay,
@@ -471,7 +493,7 @@ static void on_request(struct sim_world *w, struct sim_node *nd, const struct si
     /* Every request comes from a fresh random port (the engine's carrier's job). */
     rq.from.port = (uint16_t)(32768 + (ev->seq * 7919u + (uint32_t)ev->source * 104729u) % 28000);
     if (nd->spec->kind != SIM_NODE_CLIENT) {
-        refresh_reference(nd, now.real_ns);
+        refresh_reference(w, nd, now.real_ns);
     }
     enum srv_reason why = srv_answer(&nd->srv, &rq, tx.u.pkt, sizeof(tx.u.pkt), &tx.len);
     if (why != SRV_ANSWERED && why != SRV_KOD_RATE) {
@@ -683,6 +705,23 @@ static int init_engine(struct sim_world *w, struct sim_node *nd)
     return 0;
 }
 
+/* The scenario's leap: UTC leaps for everyone; reference servers' kernels know it (a
+ * refclock or a leap file behind them) and apply it at the midnight. */
+static void init_leap(const struct sim_world *w, struct sim_node *nd)
+{
+    const struct sim_scn *scn = w->scn;
+    int64_t at_ns = (int64_t)scn->leap_at * 1000000000;
+
+    if (scn->leap_dir == 0) {
+        return;
+    }
+    sim_clock_set_utc_leap(&nd->clk, scn->leap_dir > 0 ? at_ns : at_ns - 1000000000,
+                           scn->leap_dir);
+    if (nd->spec->kind != SIM_NODE_CLIENT) {
+        sim_clock_set_leap(&nd->clk, 0, scn->leap_dir, scn->start_ns + at_ns);
+    }
+}
+
 static int init_node(struct sim_world *w, size_t i)
 {
     struct sim_node *nd = &w->nodes[i];
@@ -693,9 +732,11 @@ static int init_node(struct sim_world *w, size_t i)
     nd->index = (int)i;
     nd->timer_mono_ns = INT64_MAX;
     nd->st.first_synced = -1;
+    nd->st.leap_lead = NAN;
     /* Each node booted at its own time: monotonic readings differ between nodes. */
     sim_clock_init(&nd->clk, &sp->clock, w->scn->start_ns, (int64_t)(1000 + 37 * i) * 1000000000,
                    sim_rand_derive(w->scn->seed, STREAM_CLOCK, i));
+    init_leap(w, nd);
     nd->offset = calloc(cap, sizeof(*nd->offset));
     nd->corr_ppm = calloc(cap, sizeof(*nd->corr_ppm));
     nd->rate_ppm = calloc(cap, sizeof(*nd->rate_ppm));

@@ -46,6 +46,7 @@ struct sim_node_stats {
     uint64_t overflow;   /* actions the engine dropped from a full list */
     uint64_t too_deep;   /* calls skipped past SIM_MAX_DEPTH (a bug) */
     double first_synced; /* s of true time, -1 never */
+    double leap_lead;    /* s before its midnight the kernel was first armed, NAN never */
     double last_drift_ppm;
 };
 

@@ -86,7 +86,10 @@ static const struct kind_text kind_texts[EV_KIND_COUNT] = {
     [EV_EXTERNAL_STEP] = {"external_step", "the clock jumped by {v0} s (not by us); "
                                            "re-measuring every source"},
     [EV_FREQ_CLAMPED] = {"freq_clamped", "frequency {v0} ppm was clamped to {v1} ppm"},
-    [EV_LEAP] = {"leap", "leap second armed: {v0} (1 insert, 2 delete)"},
+    [EV_LEAP] = {"leap", "leap second armed in the kernel: {v0} (1 insert, 2 delete), "
+                         "at midnight UTC in {v1} s"},
+    [EV_LEAP_APPLIED] = {"leap_applied", "the kernel applied the leap second: the clock "
+                                         "moved by {v0} s, as the sources' did"},
     [EV_SMEAR_MIX] = {"smear_mix", "source {name} serves leap-smeared time but is mixed "
                                    "with unsmeared sources"},
     [EV_ALL_UNREACHABLE] = {"all_unreachable",

@@ -84,7 +84,9 @@ enum act_event_kind {
     EV_FREQ_CLAMPED,       /* v0 = wanted ppm, v1 = applied ppm; once when the carrier
                               starts to apply another frequency than asked (a limit, or a
                               refusal: EPERM), again only when the applied value moves */
-    EV_LEAP,               /* v0 = leap (1 insert, 2 delete) armed */
+    EV_LEAP,               /* v0 = leap (1 insert, 2 delete) armed in the kernel, v1 = s
+                              until the midnight it ends at */
+    EV_LEAP_APPLIED,       /* v0 = the jump (s) the kernel's leap made, seen by the loop */
     EV_SMEAR_MIX,          /* name = smeared source mixed with unsmeared ones */
     EV_ALL_UNREACHABLE,    /* no source ever answered: v0 = sources polled, v1 = seconds
                               since the first request (the template asks about UDP 123) */

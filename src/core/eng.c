@@ -16,6 +16,7 @@
 #include "core/bnd.h"
 #include "core/dsc.h"
 #include "core/flt.h"
+#include "core/leap.h"
 #include "core/sel.h"
 #include "core/src.h"
 #include "ntp/ntp_pkt.h"
@@ -54,6 +55,7 @@ struct eng {
 
     struct act_reference ref; /* what the server was last told */
     uint8_t leap;             /* of the last good selection */
+    struct leap_state lp;     /* what the kernel was told, and its last leap */
     bool smear_mix;
 
     int64_t drift_save_at;
@@ -223,13 +225,9 @@ static bool usable_addr(const struct core_addr *a)
 
 uint8_t eng_leap_indicator(const struct eng_config *c, int64_t unix_s, uint8_t majority)
 {
-    /* ntpd arms a leap from its leapfile one day ahead (the kernel acts at the end of
-     * the UTC day, RFC 5905 section 7.3 leap indicator semantics). */
-    if (c->leap_at_unix_s > 0 && c->leap_dir != 0 && unix_s < c->leap_at_unix_s &&
-        unix_s >= c->leap_at_unix_s - 86400) {
-        return c->leap_dir > 0 ? NTP_LEAP_INSERT : NTP_LEAP_DELETE;
-    }
-    return majority;
+    struct leap_state none = {0, 0, 0};
+
+    return leap_indicator(&none, c->leap_at_unix_s, c->leap_dir, unix_s, majority);
 }
 
 /* The leap to announce now: the file's during its last day; the file's leap is dropped
@@ -242,7 +240,7 @@ static uint8_t current_leap(struct eng *e, struct core_time now, uint8_t majorit
         e->cfg.leap_at_unix_s = 0;
         e->cfg.leap_dir = 0;
     }
-    return eng_leap_indicator(&e->cfg, unix_s, majority);
+    return leap_indicator(&e->lp, e->cfg.leap_at_unix_s, e->cfg.leap_dir, unix_s, majority);
 }
 
 static void push_reference(struct eng *e, const struct act_reference *ref, bool force,
@@ -318,6 +316,13 @@ static void emit_status(struct eng *e, struct core_time now, struct act_list *ou
     }
     dsc_bound_input(&e->dsc, now.mono_ns, &in);
     bnd_fill_status(&in, clock_synced(e) ? current_leap(e, now, e->leap) : 0, &a->u.status);
+    int was = e->lp.armed;
+    int64_t unix_s = now.real_ns / 1000000000;
+    leap_note_armed(&e->lp, a->u.status.leap, unix_s);
+    if (e->lp.armed != 0 && e->lp.armed != was) {
+        act_event(out, EV_LEAP, ACT_SEV_NOTICE, -1, NULL, a->u.status.leap,
+                  (double)(e->lp.midnight_s - unix_s));
+    }
 }
 
 /* Carries out a discipline result. With no_clock_control the plan is computed but no
@@ -554,9 +559,7 @@ static void lose_selection(struct eng *e, struct core_time now, const struct sel
 /* Leap by majority and the smear warning, each reported when it changes. */
 static void note_leap_and_smear(struct eng *e, const struct sel_result *res, struct act_list *out)
 {
-    if (res->leap != e->leap && (res->leap == NTP_LEAP_INSERT || res->leap == NTP_LEAP_DELETE)) {
-        act_event(out, EV_LEAP, ACT_SEV_NOTICE, -1, NULL, res->leap, 0);
-    }
+    /* Announcements are only recorded here; EV_LEAP says when the kernel is armed. */
     e->leap = res->leap <= NTP_LEAP_DELETE ? res->leap : NTP_LEAP_NONE;
     if (res->smear_mix && !e->smear_mix) {
         act_event(out, EV_SMEAR_MIX, ACT_SEV_WARNING, e->sys_peer, e->src[e->sys_peer].cfg.name, 0,
@@ -992,6 +995,13 @@ void eng_on_external_step(struct eng *e, struct core_time now, double jump, stru
 
     act_list_clear(out);
     if (!isfinite(jump)) {
+        return;
+    }
+    if (leap_take_kernel_jump(&e->lp, now.real_ns / 1000000000, jump)) {
+        /* The kernel did what it was told at the midnight: the servers' clocks did the
+         * same, so offsets, samples and the model are unchanged. Only the leap bits go. */
+        act_event(out, EV_LEAP_APPLIED, ACT_SEV_NOTICE, -1, NULL, jump, 0);
+        emit_status(e, now, out);
         return;
     }
     act_event(out, EV_EXTERNAL_STEP, ACT_SEV_WARNING, -1, NULL, jump, 0);

@@ -71,7 +71,6 @@ struct drv {
     struct drv_request req[DRV_MAX_REQUESTS];
     size_t n_req;          /* slots with a reserved loop index */
     struct core_time base; /* last wake-up (or our last step): jump detection */
-    uint8_t leap_armed;
     uint32_t clock_gen; /* counts steps, ours and seen: the timescale of sends */
     bool timer_stuck, timer_stuck_logged, x_refusal_logged, overflow_logged, loop_error_logged;
     bool freq_failed; /* the last ACT_FREQ could not be carried out */
@@ -454,7 +453,6 @@ static void do_status(struct drv *d, const struct act_status *s)
         clock_failed(d, "set the kernel's clock status", err);
         return;
     }
-    d->leap_armed = (uint8_t)leap;
 }
 
 /* ---- server reference, drift file, events ------------------------------------------- */
@@ -568,12 +566,8 @@ static void check_jump(struct drv *d)
     }
     d->cnt.jumps++;
     d->clock_gen++;
-    if (d->leap_armed != SYS_ADJTIME_LEAP_NONE && fabs(fabs(jump) - 1.0) < DRV_JUMP_THRESHOLD_S) {
-        sys_log_notice("the kernel applied the armed leap second (the clock moved by %+.3f s)",
-                       jump);
-    } else {
-        sys_log_debug("clock jump of %+.9f s seen (realtime against monotonic)", jump);
-    }
+    /* The engine tells the kernel's own leap second from an external jump. */
+    sys_log_debug("clock jump of %+.9f s seen (realtime against monotonic)", jump);
     eng_on_external_step(d->eng, t, jump, &d->lists[0]);
     run(d);
 }

@@ -1137,7 +1137,8 @@ static void test_leap_indicator_from_file(void **state)
     (void)state;
     eng_config_default(&c);
     assert_int_equal(eng_leap_indicator(&c, 1000, 0), 0); /* no file: the majority */
-    assert_int_equal(eng_leap_indicator(&c, 1000, 1), 1);
+    assert_int_equal(eng_leap_indicator(&c, 1000, 1), 0); /* ... on a month's last day */
+    assert_int_equal(eng_leap_indicator(&c, 1483185600, 1), 1); /* 2016-12-31 12:00 */
     c.leap_at_unix_s = 1483228800; /* 2017-01-01 */
     c.leap_dir = 1;
     assert_int_equal(eng_leap_indicator(&c, 1483228800 - 86401, 0), 0);

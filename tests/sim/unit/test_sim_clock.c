@@ -155,6 +155,54 @@ static void test_same_seed_same_run(void **state)
     assert_true(sim_clock_read(&a, t).real_ns != sim_clock_read(&c, t).real_ns);
 }
 
+/* Linux's STA_INS: 00:00:00 becomes 23:59:59 once, at the clock's own midnight, and
+ * nothing more while the bit stays set. EPOCH is a midnight (2025-01-01). */
+static void test_kernel_leap_insert(void **state)
+{
+    (void)state;
+    struct sim_clock c;
+
+    init(&c, 0.002, 0, 0, 1); /* 2 ms ahead: reaches midnight 2 ms early */
+    sim_clock_set_utc_leap(&c, 10 * S, 1);
+    sim_clock_set_leap(&c, S, 1, EPOCH + 10 * S);
+    assert_int_equal(sim_clock_read(&c, 9 * S).real_ns, EPOCH + 9 * S + 2000000);
+    assert_true(fabs(sim_clock_error(&c, 9 * S) - 0.002) < 1e-9);
+    /* Just after the clock's midnight, before UTC's: ambiguous, the smaller error. */
+    assert_int_equal(sim_clock_read(&c, 10 * S - 1000000).real_ns, EPOCH + 9 * S + 1000000);
+    assert_true(fabs(sim_clock_error(&c, 10 * S - 1000000) - 0.002) < 1e-9);
+    assert_true(fabs(sim_clock_error(&c, 12 * S) - 0.002) < 1e-9);
+    assert_int_equal(sim_clock_read(&c, 20 * S).real_ns, EPOCH + 19 * S + 2000000);
+    assert_int_equal(c.leaps, 1);
+    /* Re-arming the same leap (the repeated second is still the last day) does nothing. */
+    sim_clock_set_leap(&c, 20 * S, 1, EPOCH + 10 * S);
+    assert_int_equal(sim_clock_read(&c, 30 * S).real_ns, EPOCH + 29 * S + 2000000);
+    assert_int_equal(c.leaps, 1);
+}
+
+/* STA_DEL: 23:59:59 is skipped. A clock that was not armed is 1 s off after UTC's leap. */
+static void test_kernel_leap_delete_and_unarmed(void **state)
+{
+    (void)state;
+    struct sim_clock c, u;
+
+    init(&c, 0, 0, 0, 1);
+    init(&u, 0, 0, 0, 1);
+    sim_clock_set_utc_leap(&c, 9 * S, -1);
+    sim_clock_set_utc_leap(&u, 9 * S, -1);
+    sim_clock_set_leap(&c, 0, -1, EPOCH + 10 * S);
+    assert_int_equal(sim_clock_read(&c, 9 * S + 5).real_ns, EPOCH + 10 * S + 5);
+    assert_int_equal(c.leaps, 1);
+    assert_true(fabs(sim_clock_error(&c, 15 * S)) < 1e-9);
+    assert_true(fabs(sim_clock_error(&u, 15 * S) + 1.0) < 1e-9);
+    assert_int_equal(u.leaps, 0);
+    /* Disarmed before its midnight, the kernel does nothing. */
+    init(&c, 0, 0, 0, 1);
+    sim_clock_set_leap(&c, 0, 1, EPOCH + 10 * S);
+    sim_clock_set_leap(&c, 5 * S, 0, 0);
+    assert_int_equal(sim_clock_read(&c, 15 * S).real_ns, EPOCH + 15 * S);
+    assert_int_equal(c.leaps, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +215,8 @@ int main(void)
         cmocka_unit_test(test_when_mono),
         cmocka_unit_test(test_wander_variance),
         cmocka_unit_test(test_same_seed_same_run),
+        cmocka_unit_test(test_kernel_leap_insert),
+        cmocka_unit_test(test_kernel_leap_delete_and_unarmed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,6 +140,11 @@ static void test_errors_name_file_and_line(void **state)
     expect_error("client c\ndns x.sim\n", "t.scn:2:", "dns");
     expect_error("client c\ndns x.sim nosuchnode\n", "t.scn:2:", "neither");
     expect_error("client c\nwarmup 2h\n", "t.scn:", "warmup");
+    expect_error("client c\nleap insert 30min\n", "t.scn:2:", "not a UTC midnight");
+    expect_error("client c\nleap insert 2h\n", "t.scn:2:", "within the duration");
+    expect_error("client c\nleap add 1h\n", "t.scn:2:", "insert or delete");
+    expect_error("client c\nleap insert 1h every 2h\n", "t.scn:2:", "expected insert");
+    expect_error("client c\nleap insert 1h\nleap delete 1h\n", "t.scn:3:", "one leap");
 }
 
 static int line(struct sim_ecfg *sc, const char *text)
