@@ -30,6 +30,7 @@
 #define OUTLIER_RUN_MAX   4     /* disagreeing outliers in a row before one is taken */
 #define POLL_HINT_MAX     17    /* log2 s: no limit from the discipline */
 #define LIMIT_MIN_PPM     100.0 /* smallest frequency limit a carrier may teach us */
+#define FREQ_USABLE       200e-6 /* s/s: 1-sigma below which an estimated frequency is used */
 
 static const struct est_ops *est_of(int kind)
 {
@@ -220,9 +221,20 @@ static const struct est_ops *ops(const struct dsc *d)
     return est_of(d->est_kind);
 }
 
+/* A frequency counts once it is known to FREQ_USABLE: two samples microseconds apart
+ * (two sources answering together) give a "frequency" of +-1e6 ppm, and a plan built
+ * on it slews the wrong way for seconds. */
+static void est_predict(const struct dsc *d, double t, struct est_pred *p)
+{
+    ops(d)->predict(d->est.d, t, p);
+    if (p->freq_valid && !(p->var_freq < FREQ_USABLE * FREQ_USABLE)) {
+        p->freq_valid = false;
+    }
+}
+
 static void predict(const struct dsc *d, int64_t mono, struct est_pred *p)
 {
-    ops(d)->predict(d->est.d, secs(d, mono), p);
+    est_predict(d, secs(d, mono), p);
 }
 
 /* Keeps raw offsets small: shifts P and the estimator's phases by the same amount; the
@@ -307,6 +319,7 @@ void dsc_init(struct dsc *d, const struct dsc_config *c, int64_t now_mono_ns, st
     d->est_kind = d->cfg.estimator;
     d->slew_end_mono_ns = INT64_MAX;
     d->step_retry_mono_ns = INT64_MIN;
+    d->last_sample_mono_ns = INT64_MIN;
     d->freq_limit_pos = d->cfg.max_freq_ppm;
     d->freq_limit_neg = d->cfg.max_freq_ppm;
     ops(d)->init(d->est.d);
@@ -788,7 +801,7 @@ static void startup_step(struct dsc *d, const struct dsc_update *u, double t, do
                          int64_t now, struct dsc_result *r)
 {
     struct est_pred p;
-    ops(d)->predict(d->est.d, t, &p);
+    est_predict(d, t, &p);
     double nu = z - p.phase;
     if (p.valid && nu * nu > SPIKE_SIGMAS * SPIKE_SIGMAS * (p.var_phase + var)) {
         ops(d)->widen(d->est.d, nu * nu, 0.0);
@@ -800,14 +813,37 @@ static void startup_step(struct dsc *d, const struct dsc_update *u, double t, do
     ask_step(d, now, u->n_agree, r);
 }
 
-void dsc_update(struct dsc *d, const struct dsc_update *u, int64_t now_mono_ns,
+/* Samples keep their own time: an offset measured seconds ago and labelled "now" would
+ * carry the unknown drift of those seconds into the frequency estimate (at start, with
+ * two updates 48 ms apart of samples taken 2 s apart, -200 ppm for a 10 ppm clock).
+ * The estimator takes them in time order, so an older one (the system peer changed to
+ * a source polled earlier) is referred to the newest time already taken. */
+static void order_in_time(struct dsc *d, struct dsc_update *v, int64_t now)
+{
+    if (v->mono_ns > now) {
+        v->offset = dsc_project_offset(d, v->offset, v->mono_ns, now);
+        v->mono_ns = now;
+    }
+    if (v->mono_ns < d->last_sample_mono_ns) {
+        v->offset = dsc_project_offset(d, v->offset, v->mono_ns, d->last_sample_mono_ns);
+        v->mono_ns = d->last_sample_mono_ns;
+    }
+    d->last_sample_mono_ns = v->mono_ns;
+}
+
+void dsc_update(struct dsc *d, const struct dsc_update *in, int64_t now_mono_ns,
                 struct dsc_result *r)
 {
+    struct dsc_update v;
+    const struct dsc_update *u = &v;
+
     clear_result(r);
-    if (u == NULL || !update_valid(u)) {
+    if (in == NULL || !update_valid(in)) {
         r->spike = true;
         return;
     }
+    v = *in;
+    order_in_time(d, &v, now_mono_ns);
     int64_t now = now_mono_ns;
     double t = secs(d, u->mono_ns);
     double z = u->offset + phase_at(d, u->mono_ns);
@@ -826,7 +862,7 @@ void dsc_update(struct dsc *d, const struct dsc_update *u, int64_t now_mono_ns,
     d->over_count = 0;
     d->refusing = false;
     struct est_pred p;
-    ops(d)->predict(d->est.d, t, &p);
+    est_predict(d, t, &p);
     if (!screen(d, t, z, var, &p, now)) {
         r->spike = true;
         r->offset = offset;

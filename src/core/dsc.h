@@ -93,7 +93,8 @@ struct dsc_update {
     int n_candidates;       /* sources that took part (sel_result.n_candidates) */
     double root_delay;      /* s: of the selection (sel_result.root_delay) */
     double root_dispersion; /* s: of the selection (sel_result.root_dispersion) */
-    int64_t mono_ns;        /* monotonic time offset refers to (normally "now") */
+    int64_t mono_ns;        /* monotonic time offset refers to: never after now; one
+                               before the previous update's is referred to that */
 };
 
 /* What one call decided; the engine carries it out (or dsc_emit() does). */
@@ -167,6 +168,7 @@ struct dsc {
     bool refusing;                            /* a refused step is outstanding */
     int64_t lost_mono_ns;                     /* when the sources were lost (holdover), 0 none */
     int64_t last_update_mono_ns;              /* 0 none yet */
+    int64_t last_sample_mono_ns; /* time the newest update referred to (INT64_MIN none) */
     double update_gap;                        /* s between the last two updates */
     double root_delay, root_dispersion;       /* of the last update */
     double log_wander;                        /* smoothed log of the estimator's wander (hint) */

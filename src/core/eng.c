@@ -569,7 +569,7 @@ static void note_leap_and_smear(struct eng *e, const struct sel_result *res, str
 }
 
 static void update_clock(struct eng *e, struct core_time now, const struct sel_result *res,
-                         struct act_list *out)
+                         int64_t sample_mono_ns, struct act_list *out)
 {
     struct dsc_update u;
     struct dsc_result r;
@@ -581,7 +581,13 @@ static void update_clock(struct eng *e, struct core_time now, const struct sel_r
     u.n_candidates = res->n_candidates;
     u.root_delay = res->root_delay;
     u.root_dispersion = res->root_dispersion;
+    /* The combination is projected to now; the discipline gets it at the time of the
+     * newest sample in it (dsc_update says why). */
     u.mono_ns = now.mono_ns;
+    if (sample_mono_ns < now.mono_ns && sample_mono_ns > INT64_MIN) {
+        u.offset = dsc_project_offset(&e->dsc, res->offset, now.mono_ns, sample_mono_ns);
+        u.mono_ns = sample_mono_ns;
+    }
     dsc_update(&e->dsc, &u, now.mono_ns, &r);
     carry_out(e, now, &r, out);
     if (!r.spike || r.step) {
@@ -618,6 +624,26 @@ static bool startup_ready(struct eng *e, const struct src_env *env)
     return e->selected_once;
 }
 
+/* Time of the newest filtered sample among the survivors. Every survivor's new sample
+ * updates the clock, not only the system peer's (as chrony, unlike ntpd): when the
+ * system peer's answers are lost for a while the others keep the discipline fed (at
+ * 20 % loss, waiting for the peer left a poorly known start-up frequency uncorrected
+ * for 5 minutes), and the iburst answers of every source reach the estimator. */
+static int64_t newest_survivor_sample(const struct eng *e, const struct sel_candidate *c, size_t n,
+                                      const struct sel_result *res)
+{
+    int64_t newest = INT64_MIN;
+
+    for (size_t i = 0; i < n && i < SEL_MAX; i++) {
+        if (res->verdict[i] != SEL_SYSPEER && res->verdict[i] != SEL_CANDIDATE) {
+            continue;
+        }
+        int64_t t = e->src[c[i].index].flt.used_mono_ns;
+        newest = t > newest ? t : newest;
+    }
+    return newest;
+}
+
 /* RFC 5905 11.2 after a new filtered sample (trigger = its source, -1 none): verdicts,
  * the system peer, and a clock update when the system peer has a sample the discipline
  * has not seen. */
@@ -645,9 +671,10 @@ static void run_selection(struct eng *e, const struct src_env *env, int trigger,
         e->sys_peer = res.sys_index;
         note_leap_and_smear(e, &res, out);
         const struct src *sp = &e->src[e->sys_peer];
-        if (sp->flt.used_mono_ns > e->last_dsc_sample_mono) {
-            e->last_dsc_sample_mono = sp->flt.used_mono_ns;
-            update_clock(e, env->now, &res, out);
+        int64_t newest = newest_survivor_sample(e, c, n, &res);
+        if (newest > e->last_dsc_sample_mono) {
+            e->last_dsc_sample_mono = newest;
+            update_clock(e, env->now, &res, newest, out);
         } else if (prev != e->sys_peer && clock_synced(e)) {
             act_event(out, EV_SYNCED, ACT_SEV_NOTICE, e->sys_peer, sp->cfg.name, res.offset, 0);
         }

@@ -401,6 +401,7 @@ void src_activate(struct src *s, const struct core_addr *addr, const struct src_
     /* iburst asks at once; otherwise within two seconds, spread out. */
     int64_t delay = s->cfg.iburst ? 0 : jittered_ns(1.0, env->rng);
     s->next_poll_mono_ns = add_ns(env->now.mono_ns, delay);
+    s->period_end_mono_ns = 0;
 }
 
 void src_free(struct src *s)
@@ -523,6 +524,24 @@ static double burst_spacing(const struct src *s)
     return p < SRC_BURST_SPACING ? p : SRC_BURST_SPACING;
 }
 
+/* A reachable source is checked on at the floor of its poll (minpoll, or a KoD RATE's,
+ * at least SRC_RECHECK_MIN s): a period whose request went unanswered ends there and the
+ * next one starts, instead of after a whole poll interval of up to 17 minutes. One
+ * lost packet costs one early request, and a source that went silent is unreachable
+ * after 8 short periods (minutes) instead of 8 long ones (2.3 hours at poll 10), so
+ * sync loss and holdover start when the sources are really gone. Unreachable sources
+ * back off (start_period). Returns the checkpoint's delay (s), or INFINITY for none. */
+static double recheck_after(const struct src *s)
+{
+    int floor = s->cfg.minpoll > s->poll_floor ? s->cfg.minpoll : s->poll_floor;
+    double check = ldexp(1.0, floor);
+
+    if (s->reach == 0 || s->rate_limited) {
+        return INFINITY;
+    }
+    return check > SRC_RECHECK_MIN ? check : SRC_RECHECK_MIN;
+}
+
 static void poll_now(struct src *s, int idx, const struct src_env *env, struct act_list *out,
                      struct src_poll_result *r)
 {
@@ -534,6 +553,12 @@ static void poll_now(struct src *s, int idx, const struct src_env *env, struct a
     s->burst_left--;
     double wait = s->burst_left > 0 ? burst_spacing(s) : ldexp(1.0, s->poll);
     s->next_poll_mono_ns = add_ns(env->now.mono_ns, jittered_ns(wait, env->rng));
+    s->period_end_mono_ns = 0;
+    double check = recheck_after(s);
+    if (s->burst_left <= 0 && check < wait) {
+        s->period_end_mono_ns = s->next_poll_mono_ns;
+        s->next_poll_mono_ns = add_ns(env->now.mono_ns, jittered_ns(check, env->rng));
+    }
 }
 
 void src_on_timer(struct src *s, int idx, const struct src_env *env, struct act_list *out,
@@ -544,6 +569,12 @@ void src_on_timer(struct src *s, int idx, const struct src_env *env, struct act_
         r->resolve = true;
     }
     if (s->state == SRC_ACTIVE && s->next_poll_mono_ns <= env->now.mono_ns) {
+        if (s->period_end_mono_ns > env->now.mono_ns && s->answered) {
+            /* Checkpoint passed: the period runs its full length. */
+            s->next_poll_mono_ns = s->period_end_mono_ns;
+            s->period_end_mono_ns = 0;
+            return;
+        }
         poll_now(s, idx, env, out, r);
     }
 }
@@ -626,6 +657,7 @@ static void handle_kiss(struct src *s, int idx, const struct ntp_header *h,
         s->forced_burst = 0;
         s->rate_limited = true;
         s->next_poll_mono_ns = add_ns(env->now.mono_ns, jittered_ns(ldexp(1.0, s->poll), env->rng));
+        s->period_end_mono_ns = 0;
         act_event(out, EV_KOD, ACT_SEV_WARNING, idx, s->cfg.name, (double)h->refid, 0);
     } else if (h->refid == KISS_DENY || h->refid == KISS_RSTR) {
         s->state = SRC_DENIED;
@@ -725,7 +757,12 @@ static void lower_poll(struct src *s, int poll, const struct src_env *env)
 {
     s->poll = poll;
     int64_t sooner = add_ns(env->now.mono_ns, jittered_ns(ldexp(1.0, s->poll), env->rng));
-    if (s->burst_left <= 0 && sooner < s->next_poll_mono_ns) {
+    if (s->period_end_mono_ns != 0) {
+        /* A checkpoint is pending: the end it leads to comes sooner. */
+        if (sooner < s->period_end_mono_ns) {
+            s->period_end_mono_ns = sooner > s->next_poll_mono_ns ? sooner : s->next_poll_mono_ns;
+        }
+    } else if (s->burst_left <= 0 && sooner < s->next_poll_mono_ns) {
         s->next_poll_mono_ns = sooner;
     }
 }
@@ -783,6 +820,7 @@ static void confirm_shift(struct src *s, const struct src_env *env)
     s->shift_period = s->periods;
     s->forced_burst = SRC_STEP_BURST;
     s->next_poll_mono_ns = add_ns(env->now.mono_ns, jittered_ns(burst_spacing(s), env->rng));
+    s->period_end_mono_ns = 0;
 }
 
 static void add_sample(struct src *s, const struct flt_meas *m, int64_t rx_real_ns,
@@ -862,4 +900,5 @@ void src_remeasure(struct src *s, const struct src_env *env)
     s->forced_burst = SRC_STEP_BURST;
     s->burst_left = 0;
     s->next_poll_mono_ns = env->now.mono_ns;
+    s->period_end_mono_ns = 0;
 }

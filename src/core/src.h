@@ -19,6 +19,7 @@
 #define SRC_POLL_MIN      0 /* log2 s (RFC 5905 allows 4; ntp.conf and chrony.conf 0) */
 #define SRC_POLL_MAX      17
 #define SRC_IBURST        6   /* requests of an iburst (NTPsec 6, chrony 4, classic ntpd 8) */
+#define SRC_RECHECK_MIN   8.0 /* s: earliest check whether a period was answered (src.c) */
 #define SRC_BURST         4   /* requests of a burst while reachable (chrony's "up to 4") */
 #define SRC_STEP_BURST    4   /* re-measurement after an external clock jump */
 #define SRC_BURST_SPACING 2.0 /* s between the requests of a burst (ntpd, chrony) */
@@ -52,6 +53,8 @@ struct src {
     bool answered;             /* an answer arrived in this poll period */
     bool adapted;              /* the poll was adapted in this poll period */
     int64_t next_poll_mono_ns; /* INT64_MAX: not polling */
+    int64_t period_end_mono_ns; /* a checkpoint is pending: when the period ends if it
+                                   was answered (0 none; see src.c, recheck) */
 
     /* The outstanding request: replies must match seq and echo nonce. */
     uint32_t seq; /* never reset, also across slot reuse */

@@ -718,6 +718,67 @@ static void test_iburst_start(void **state)
     }
 }
 
+/* One sample as the engine hands it over: offset as measured at mono_ns (s ago). */
+static void measure_at(struct rig *g, double offset, int64_t mono_ns, double error)
+{
+    struct dsc_update u;
+    struct dsc_result r;
+    memset(&u, 0, sizeof u);
+    u.offset = offset;
+    u.error = error;
+    u.n_agree = 1;
+    u.n_candidates = 1;
+    u.root_delay = 0.0002;
+    u.root_dispersion = 0.0001;
+    u.mono_ns = mono_ns;
+    dsc_update(&g->d, &u, now_ns(g), &r);
+    carry(g, &r);
+}
+
+/* A sample keeps its own time: one taken 2 s before the update and the next taken 48 ms
+ * later give the drift of those 2 s, not of 48 ms (labelled "now", the first one made
+ * a 10 ppm clock look 200 ppm off). */
+static void test_update_keeps_sample_time(void **state)
+{
+    (void)state;
+    struct rig *g = &rig;
+    struct dsc_status st;
+    rig_start(g, NULL, 0.05, 10.0, 0.0, 1);
+    int64_t t0 = now_ns(g);
+    double theta0 = g->theta;
+    run_for(g, 2.0, 1.0);
+    measure_at(g, theta0, t0, 1e-6);
+    run_for(g, 0.048, 0.01);
+    measure_at(g, g->theta, now_ns(g), 1e-6);
+    dsc_get_status(&g->d, now_ns(g), &st);
+    assert_true(fabs(st.drift_ppm + 10.0) < 1.0);
+    /* A sample "from the future" is taken as now; one older than the last is referred
+     * to the last one's time: neither breaks the estimate. */
+    run_for(g, 10.0, 1.0);
+    measure_at(g, g->theta, now_ns(g) + INT64_C(5000000000), 1e-6);
+    measure_at(g, g->theta, now_ns(g) - INT64_C(60000000000), 1e-6);
+    dsc_get_status(&g->d, now_ns(g), &st);
+    assert_true(fabs(st.drift_ppm + 10.0) < 1.0);
+}
+
+/* Two sources answering in the same instant: a "frequency" from samples microseconds
+ * apart is not used (it was -9190 ppm in the falseticker scenario); the plan waits. */
+static void test_frequency_from_close_samples_unused(void **state)
+{
+    (void)state;
+    struct rig *g = &rig;
+    rig_start(g, NULL, 0.02, 15.0, 0.0, 1);
+    measure_at(g, g->theta + 20e-6, now_ns(g), 100e-6);
+    run_for(g, 0.00001, 0.00001);
+    measure_at(g, g->theta - 25e-6, now_ns(g), 100e-6);
+    assert_true(fabs(g->f) < 1e-9); /* no frequency, no slew yet */
+    /* Seconds later the frequency is known and the offset is slewed away. */
+    poll_n(g, 5, 2.0);
+    assert_true(fabs(g->f) > 1e-6);
+    run_for(g, 20.0, 0.1);
+    assert_true(fabs(g->theta) < 1e-3);
+}
+
 static void test_clamped_frequency(void **state)
 {
     (void)state;
@@ -1023,6 +1084,8 @@ int main(void)
         cmocka_unit_test(test_slew_plan_10ms),
         cmocka_unit_test(test_frequency_converges),
         cmocka_unit_test(test_iburst_start),
+        cmocka_unit_test(test_update_keeps_sample_time),
+        cmocka_unit_test(test_frequency_from_close_samples_unused),
         cmocka_unit_test(test_clamped_frequency),
         cmocka_unit_test(test_holdover),
         cmocka_unit_test(test_poll_hint),

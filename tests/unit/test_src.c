@@ -421,6 +421,76 @@ static void test_backoff_while_unreachable(void **state)
     assert_int_equal(rig.s.poll, 8);
 }
 
+/* A reachable source at poll 10 that stops answering is asked again at minpoll, so it
+ * is found unreachable after minutes, not after 8 x 1024 s; then the back-off begins
+ * from where its poll was. One lost answer costs one early request only. */
+static void test_missed_answer_rechecks_at_minpoll(void **state)
+{
+    (void)state;
+    rig_init(&rig, "198.18.0.5", false, 6, 10);
+    for (int i = 0; i < 100 && rig.s.poll < 10; i++) {
+        rig_step(&rig, true);
+    }
+    assert_int_equal(rig.s.poll, 10);
+    for (int i = 0; i < 4 && rig_step(&rig, true) == 0; i++) {
+        /* up to the first period that starts at poll 10 */
+    }
+    /* Answered periods: a checkpoint at minpoll finds the answer and sends nothing. */
+    int64_t t0 = rig.now;
+    int sends = rig.sends;
+    assert_int_equal(rig_step(&rig, true), 0);
+    double gap = (double)(rig.now - t0) / 1e9;
+    assert_true(gap > 55 && gap < 70);
+    assert_int_equal(rig_step(&rig, false), 1); /* the next period; this answer is lost */
+    gap = (double)(rig.now - t0) / 1e9;
+    assert_true(gap > 900 && gap < 1100);
+    assert_int_equal(rig.sends, sends + 1);
+    /* One lost answer: asked again at the checkpoint, then the full interval again. */
+    t0 = rig.now;
+    assert_int_equal(rig_step(&rig, true), 1);
+    gap = (double)(rig.now - t0) / 1e9;
+    assert_true(gap > 55 && gap < 70);
+    assert_int_equal(rig.s.unanswered, 0);
+    t0 = rig.now;
+    assert_int_equal(rig_step(&rig, true), 0); /* checkpoint */
+    assert_int_equal(rig_step(&rig, true), 1);
+    gap = (double)(rig.now - t0) / 1e9;
+    assert_true(gap > 900 && gap < 1100);
+    assert_int_equal(rig.s.poll, 10);
+    /* Silent from now on: unreachable about 8 short periods later. */
+    int64_t silent_at = rig.now;
+    for (int i = 0; i < 20 && rig.events[EV_SOURCE_UNREACHABLE] == 0; i++) {
+        rig_step(&rig, false);
+    }
+    assert_int_equal(rig.events[EV_SOURCE_UNREACHABLE], 1);
+    double took = (double)(rig.now - silent_at) / 1e9;
+    assert_true(took < 1024 + 8 * 70);
+    /* Unreachable: no more short periods; the interval is the (backing-off) poll. */
+    t0 = rig.now;
+    rig_step(&rig, false);
+    assert_true((double)(rig.now - t0) / 1e9 > 900);
+}
+
+/* A KoD RATE floor is respected by the re-check too. */
+static void test_recheck_respects_rate_floor(void **state)
+{
+    (void)state;
+    rig_init(&rig, "198.18.0.5", false, 6, 10);
+    for (int i = 0; i < 100 && rig.s.poll < 10; i++) {
+        rig_step(&rig, true);
+    }
+    for (int i = 0; i < 4 && rig_step(&rig, true) == 0; i++) {
+    }
+    rig.s.poll_floor = 9;
+    rig_step(&rig, false); /* a checkpoint or a period: either way now unanswered */
+    int64_t t0 = rig.now;
+    rig_step(&rig, false);
+    rig_step(&rig, false);
+    double gap = (double)(rig.now - t0) / 1e9;
+    assert_true(gap > 2 * 480 && gap < 2 * 560 + 1100);
+    assert_true(gap > 2 * 480);
+}
+
 /* iburst while unreachable, but only until the back-off: then one request a period. */
 static void test_iburst_stops_when_backing_off(void **state)
 {
@@ -845,6 +915,8 @@ int main(void)
         cmocka_unit_test(test_poll_adapts),
         cmocka_unit_test(test_poll_hint_caps),
         cmocka_unit_test(test_iburst_stops_when_backing_off),
+        cmocka_unit_test(test_missed_answer_rechecks_at_minpoll),
+        cmocka_unit_test(test_recheck_respects_rate_floor),
         cmocka_unit_test(test_iburst_timing),
         cmocka_unit_test(test_burst_when_reachable),
         cmocka_unit_test(test_reply_checks),
