@@ -5,6 +5,7 @@
 #   2. simulation scenarios with thresholds (ASan)  6. fuzz smoke runs (libFuzzer, fixed runs)
 #   3. purity of src/ntp and src/core               7. interop with real peers in netns (root)
 #   4. shipped configs pass --check-config         8. the real tsyncd on a fake clock (root)
+#   9. tsyncd under clknetsim, only where CLKNETSIM_PATH names a build of it (root)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -119,6 +120,12 @@ step man-pages man_pages
 step fuzz fuzz_smoke
 step interop interop
 step fakeclock fakeclock
+# clknetsim is not in Debian: this tier runs where CLKNETSIM_PATH names a build of it.
+if [[ -n ${CLKNETSIM_PATH:-} ]]; then
+    step clknetsim tests/clknetsim/run.sh "$BUILD"
+else
+    echo "=== clknetsim: skipped (CLKNETSIM_PATH not set; tests/clknetsim/README.md)"
+fi
 
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done

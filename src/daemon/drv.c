@@ -310,6 +310,16 @@ static void do_send(struct drv *d, const struct act_send *s, struct act_list *ne
 
 /* ---- names ------------------------------------------------------------------------- */
 
+/* The resolver's pipe is polled only while a lookup is outstanding: the thread writes
+ * to it when an answer is ready, and no pipe in the poll set is one fewer descriptor an
+ * LD_PRELOAD simulator (clknetsim) would report ready for ever and spin the loop on. */
+static void watch_resolver(struct drv *d)
+{
+    if (d->dns_index >= 0) {
+        loop_watch(d, d->dns_index, sys_dns_pending(d->dns) > 0 ? sys_dns_fd(d->dns) : -1);
+    }
+}
+
 static void do_resolve(struct drv *d, int source, const char *name, struct act_list *next)
 {
     int family = drv_config_family(d->cfg, name);
@@ -319,6 +329,7 @@ static void do_resolve(struct drv *d, int source, const char *name, struct act_l
     if (err == 0) {
         d->cnt.resolves++;
         sys_log_debug("resolving %s", name);
+        watch_resolver(d);
         return;
     }
     /* Answered at once as a failure: the engine retries with its back-off. */
@@ -719,6 +730,7 @@ void drv_after_wait(struct drv *d)
     check_jump(d);
     if (d->dns_index >= 0 && sys_loop_readable(d->loop, d->dns_index)) {
         take_answers(d);
+        watch_resolver(d);
     }
     for (size_t i = 0; i < d->n_req; i++) {
         if (d->req[i].used && sys_loop_readable(d->loop, d->req[i].loop_index)) {
@@ -812,7 +824,7 @@ static int open_io(struct drv *d)
         sys_log_err("cannot start the resolver thread: %s", strerror(-err));
         return err;
     }
-    d->dns_index = sys_loop_add_fd(d->loop, sys_dns_fd(d->dns));
+    d->dns_index = sys_loop_add_fd(d->loop, -1); /* watched while lookups run */
     if (d->dns_index < 0) {
         sys_log_err("event loop full: no room for the resolver");
         return -ENOSPC;

@@ -33,6 +33,7 @@ struct daemon {
     int loop_index[CFG_MAX_BIND + 1]; /* serve socket -> sys_loop index */
     int notify_fd;                    /* pipe to the waiting parent, -1 if none */
     bool pidfile_held;
+    bool sig_unpolled_logged;
     int8_t precision_log2;
 };
 
@@ -104,9 +105,6 @@ static int load_config(struct daemon *d)
         sys_log_err("%s", msg);
         return -1;
     }
-    if (d->cfg.acl.n == 0 && d->cfg.port != 0) {
-        sys_log_notice("no allow/restrict line admits clients: every request is ignored");
-    }
     return 0;
 }
 
@@ -146,6 +144,14 @@ static int open_server(struct daemon *d, uint64_t seed)
     if (r != 0) {
         sys_log_err("cannot set up the event loop: %s", strerror(-r));
         return -1;
+    }
+    /* Without a rule that admits clients every request would be dropped: like chronyd,
+     * no server socket then (nothing listens on port 123 of a client-only host). */
+    if (d->cfg.acl.n == 0) {
+        if (d->cfg.port != 0) {
+            sys_log_notice("no allow/restrict line admits clients: no NTP server socket");
+        }
+        return 0;
     }
     /* serve logs the failing address itself. */
     if (serve_open_sockets(&d->serve, &d->cfg) != 0) {
@@ -210,6 +216,12 @@ static int run_loop(struct daemon *d)
             return 1;
         }
         unsigned sig = sys_loop_take_signals(&d->loop);
+        if (sys_loop_signals_unpolled(&d->loop) && !d->sig_unpolled_logged) {
+            d->sig_unpolled_logged = true;
+            sys_log_notice("poll() reports the signal pipe ready while it is empty (an "
+                           "LD_PRELOAD simulator?): signals are taken when poll() is "
+                           "interrupted");
+        }
         if (sig & SYS_LOOP_SIG_STOP) {
             sys_log_info("stop signal received");
             return 0;

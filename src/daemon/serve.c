@@ -66,7 +66,9 @@ static void wildcard(struct core_addr *a, uint8_t family)
     a->family = family;
 }
 
-/* No bindaddress: IPv4 and IPv6 wildcards; a host without IPv6 keeps IPv4 only. */
+/* No bindaddress: IPv4 and IPv6 wildcards. IPv6 is a bonus: a host without it (or a
+ * simulator that only models IPv4, such as clknetsim, which answers EINVAL) keeps
+ * serving IPv4, as chronyd does; only a port already taken is an error. */
 static int open_wildcards(struct serve *s, uint16_t port)
 {
     struct core_addr a;
@@ -81,7 +83,7 @@ static int open_wildcards(struct serve *s, uint16_t port)
     }
     wildcard(&a, CORE_AF_INET6);
     r = open_one(s, &a, port);
-    if (r == -EAFNOSUPPORT || r == -EADDRNOTAVAIL) {
+    if (r != 0 && r != -EADDRINUSE && r != -EACCES) {
         sys_log_warning("no IPv6 NTP server socket on [::]:%u: %s; serving IPv4 only",
                         (unsigned)port, strerror(-r));
         return 0;

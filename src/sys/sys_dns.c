@@ -274,7 +274,7 @@ size_t sys_dns_pending(struct sys_dns *d)
     size_t n;
 
     pthread_mutex_lock(&d->mu);
-    n = d->req_n + (d->busy ? 1 : 0);
+    n = d->req_n + (d->busy ? 1 : 0) + d->ans_n;
     pthread_mutex_unlock(&d->mu);
     return n;
 }

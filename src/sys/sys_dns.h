@@ -42,7 +42,8 @@ int sys_dns_submit(struct sys_dns *d, const char *name, int family, uint64_t tag
  * Drains the pipe when the queue becomes empty. */
 int sys_dns_take(struct sys_dns *d, struct sys_dns_answer *a);
 
-/* Lookups queued or running (for tests and statistics). */
+/* Lookups not yet taken: queued, running, or answered and waiting for sys_dns_take.
+ * While it is 0 no wake-up can come through the pipe, so the loop need not poll it. */
 size_t sys_dns_pending(struct sys_dns *d);
 
 /* Stops the worker and frees everything. A lookup still inside getaddrinfo cannot be

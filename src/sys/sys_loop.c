@@ -107,7 +107,8 @@ int sys_loop_wait(struct sys_loop *l, int timeout_ms)
     if (ready < 0) {
         return errno == EINTR ? 0 : -errno;
     }
-    if (l->pfd[0].revents != 0) {
+    l->sig_ready = l->pfd[0].revents != 0;
+    if (l->sig_ready) {
         ready--;
     }
     return ready;
@@ -126,12 +127,15 @@ unsigned sys_loop_take_signals(struct sys_loop *l)
     unsigned char buf[64];
     unsigned bits = 0;
 
+    ssize_t got = 0;
+
     /* Bounded: the pipe holds at most a few KiB and each read takes up to 64 bytes. */
     for (int rounds = 0; rounds < 1024 && l->sig_pipe[0] >= 0; rounds++) {
         ssize_t n = read(l->sig_pipe[0], buf, sizeof(buf));
         if (n <= 0) {
             break;
         }
+        got += n;
         for (ssize_t i = 0; i < n; i++) {
             if (buf[i] == SIGTERM || buf[i] == SIGINT) {
                 bits |= SYS_LOOP_SIG_STOP;
@@ -140,7 +144,17 @@ unsigned sys_loop_take_signals(struct sys_loop *l)
             }
         }
     }
+    l->sig_empty_runs = l->sig_ready && got == 0 ? l->sig_empty_runs + 1 : 0;
+    if (l->sig_empty_runs >= SYS_LOOP_EMPTY_RUNS && !l->sig_pipe_unpolled) {
+        l->pfd[0].fd = -1;
+        l->sig_pipe_unpolled = true;
+    }
     return bits;
+}
+
+bool sys_loop_signals_unpolled(const struct sys_loop *l)
+{
+    return l->sig_pipe_unpolled;
 }
 
 void sys_loop_close(struct sys_loop *l)

@@ -11,7 +11,8 @@
 #include <stddef.h>
 
 /* Descriptors a loop can watch besides its signal pipe (bind addresses + spare). */
-#define SYS_LOOP_MAX_FDS 32
+#define SYS_LOOP_MAX_FDS    32
+#define SYS_LOOP_EMPTY_RUNS 3
 
 /* Signals seen since the last sys_loop_take_signals(), as bits. */
 enum sys_loop_signal {
@@ -23,6 +24,9 @@ struct sys_loop {
     struct pollfd pfd[SYS_LOOP_MAX_FDS + 1]; /* [0] is the signal pipe */
     size_t n_fds;                            /* used entries after [0] */
     int sig_pipe[2];
+    bool sig_ready;          /* the last wait reported the signal pipe ready */
+    unsigned sig_empty_runs; /* ...and it held nothing, this many waits in a row */
+    bool sig_pipe_unpolled;  /* given up polling it (see sys_loop_take_signals) */
 };
 
 /* Creates the self-pipe (non-blocking, close-on-exec), installs handlers for SIGTERM,
@@ -48,8 +52,16 @@ int sys_loop_wait(struct sys_loop *l, int timeout_ms);
  * in error (then a read returns the error). */
 bool sys_loop_readable(const struct sys_loop *l, int index);
 
-/* Drains the signal pipe and returns the enum sys_loop_signal bits seen. */
+/* Drains the signal pipe and returns the enum sys_loop_signal bits seen; call it after
+ * every wait. A poll() that keeps reporting the pipe ready while it is empty (LD_PRELOAD
+ * simulators such as clknetsim do so for every descriptor they do not know, and their
+ * time only moves while poll() waits) would spin the loop: after SYS_LOOP_EMPTY_RUNS
+ * such waits the pipe is no longer polled, and a signal is seen when poll() returns
+ * with EINTR (or at the next wake-up). A real kernel never does this. */
 unsigned sys_loop_take_signals(struct sys_loop *l);
+
+/* True once the signal pipe is no longer polled (for a one-time log line). */
+bool sys_loop_signals_unpolled(const struct sys_loop *l);
 
 /* Restores default signal handling and closes the pipe (not the watched fds). */
 void sys_loop_close(struct sys_loop *l);

@@ -87,7 +87,10 @@ static void test_numeric_literals(void **state)
     assert_int_equal(sys_dns_submit(d, "127.0.0.1", AF_UNSPEC, 7), 0);
     assert_int_equal(sys_dns_submit(d, "::1", AF_INET6, 8), 0);
     assert_int_equal(sys_dns_submit(d, "198.18.0.1", AF_INET, 9), 0);
+    /* Queued, running or answered: all three count until taken. */
+    assert_int_equal(sys_dns_pending(d), 3);
     take_one(d, &a);
+    assert_int_equal(sys_dns_pending(d), 2);
     assert_int_equal(a.tag, 7);
     assert_string_equal(a.name, "127.0.0.1");
     assert_int_equal(a.gai_error, 0);
@@ -102,6 +105,7 @@ static void test_numeric_literals(void **state)
     assert_int_equal(a.tag, 9);
     assert_true(has_v4(&a, "198.18.0.1"));
     assert_int_equal(sys_dns_take(d, &a), 0);
+    assert_int_equal(sys_dns_pending(d), 0);
     sys_dns_stop(d);
 }
 

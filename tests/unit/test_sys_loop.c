@@ -252,6 +252,40 @@ static void test_signal_interrupts_wait(void **state)
     assert_true(monotonic_ms() - t0 < 9000);
 }
 
+/* A poll() that reports the signal pipe ready while it is empty (emulated here by
+ * emptying it between the wait and the take, as an LD_PRELOAD simulator's poll() looks
+ * to the loop) is given up after SYS_LOOP_EMPTY_RUNS waits; signals still arrive. */
+static void test_empty_ready_pipe_unpolled(void **state)
+{
+    (void)state;
+    unsigned char b = 0;
+    assert_false(sys_loop_signals_unpolled(&loop));
+    /* Data in between resets the count. */
+    for (int i = 0; i < SYS_LOOP_EMPTY_RUNS + 2; i++) {
+        assert_int_equal(write(loop.sig_pipe[1], &b, 1), 1);
+        assert_int_equal(sys_loop_wait(&loop, 1000), 0);
+        if (i % 2 == 0) {
+            assert_int_equal(read(loop.sig_pipe[0], &b, 1), 1); /* "ready", but empty */
+        }
+        sys_loop_take_signals(&loop);
+    }
+    assert_false(sys_loop_signals_unpolled(&loop));
+    for (int i = 0; i < SYS_LOOP_EMPTY_RUNS; i++) {
+        assert_int_equal(write(loop.sig_pipe[1], &b, 1), 1);
+        assert_int_equal(sys_loop_wait(&loop, 1000), 0);
+        assert_int_equal(read(loop.sig_pipe[0], &b, 1), 1);
+        assert_int_equal(sys_loop_take_signals(&loop), 0);
+    }
+    assert_true(sys_loop_signals_unpolled(&loop));
+    /* Not polled any more: a pending byte no longer wakes the wait... */
+    assert_int_equal(raise(SIGHUP), 0);
+    int64_t t0 = monotonic_ms();
+    assert_int_equal(sys_loop_wait(&loop, 200), 0);
+    assert_true(monotonic_ms() - t0 >= 150);
+    /* ...but the signal is taken after it. */
+    assert_int_equal(sys_loop_take_signals(&loop), SYS_LOOP_SIG_HUP);
+}
+
 static void test_sigpipe_ignored(void **state)
 {
     (void)state;
@@ -300,6 +334,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_fd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signals_to_bits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signal_interrupts_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_ready_pipe_unpolled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigpipe_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_restores, setup, teardown),
     };
