@@ -22,14 +22,9 @@ mkdir -p "$out"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-if [[ $# -gt 0 ]]; then
-    names=("$@")
-else
-    names=()
-    for f in sim/scenarios/*.scn; do
-        names+=("$(basename "$f" .scn)")
-    done
-fi
+# shellcheck source=names.sh
+source tests/sim/names.sh
+scenario_names "$@"
 
 passed=0
 failed=0

@@ -17,14 +17,9 @@ fi
 cd "$(dirname "$0")/../.." || exit 1
 sim=$build/sim/tsync-sim
 [[ -x $sim ]] || { echo "no $sim: build first"; exit 1; }
-if [[ $# -gt 0 ]]; then
-    names=("$@")
-else
-    names=()
-    for f in sim/scenarios/*.scn; do
-        names+=("$(basename "$f" .scn)")
-    done
-fi
+# shellcheck source=names.sh
+source tests/sim/names.sh
+scenario_names "$@"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
