@@ -991,6 +991,16 @@ int drv_start(struct drv **out, const struct drv_params *p)
     return 0;
 }
 
+const struct eng *drv_engine(const struct drv *d)
+{
+    return d != NULL ? d->eng : NULL;
+}
+
+struct core_time drv_now(void)
+{
+    return now_time();
+}
+
 void drv_log_status(const struct drv *d)
 {
     const struct drv_counters *c = &d->cnt;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/eng.h"
 #include "core/srv.h"
 #include "daemon/cfg.h"
 #include "sys/sys_loop.h"
@@ -67,6 +68,13 @@ int drv_timeout_ms(const struct drv *d);
 /* After sys_loop_wait: checks for a clock jump, takes resolver answers and replies,
  * closes timed-out requests and runs due timers. */
 void drv_after_wait(struct drv *d);
+
+/* The engine, for views of its state (eng_get_status, eng_get_source: control socket,
+ * NTP mode 6, metrics); NULL before drv_start. Read only: changes go through drv. */
+const struct eng *drv_engine(const struct drv *d);
+
+/* The clock readings the engine's views take as "now". */
+struct core_time drv_now(void);
 
 /* Logs each source (name, address, state, offset, counters) and the driver's counters. */
 void drv_log_status(const struct drv *d);
