@@ -78,6 +78,7 @@ write_configs() {
 port $PORT
 bindaddress $ADDR
 pidfile $DIR/tsyncd.pid
+controlsocket none
 local stratum 1
 allow 127.0.0.0/8
 EOF

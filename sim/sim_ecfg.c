@@ -224,9 +224,16 @@ static int check_text(struct sim_ecfg *c, char *err, size_t errlen)
             tell(c, h.line, h.msg,
                  " (tsyncd would warn and go on; a scenario line must take effect)", err, errlen);
         } else if (wk->cfg.leapfile[0] != '\0') {
-            /* The simulator reads no files: a leap would be a scenario directive. */
-            tell(c, c->n_lines, "leapfile: not supported in a scenario (no files are read)", "",
-                 err, errlen);
+            /* The simulator reads no files: a leap is the scenario's own directive. */
+            tell(c, c->n_lines,
+                 "leapfile: not supported in a scenario (no files are read; the scenario's "
+                 "\"leap\" directive makes one)",
+                 "", err, errlen);
+        } else if (wk->cfg.logfile[0] != '\0' || wk->cfg.statsdir[0] != '\0') {
+            tell(c, c->n_lines,
+                 "logfile/statsdir: not supported in a scenario (no files are written; "
+                 "tsync-sim --csv writes the run)",
+                 "", err, errlen);
         } else {
             c->parsed = wk->cfg;
             r = 0;

@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc libc6-dev pkg-config)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev chrony ntpsec-ntpdig iproute2 util-linux
-           procps python3 groff-base iptables)
+           procps python3 groff-base iptables monitoring-plugins-basic)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;

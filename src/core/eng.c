@@ -37,6 +37,7 @@
 #define STARTUP_WAIT      6.0    /* s after the first request: select with what answered */
 #define LOCAL_REFID       "LOCL"
 #define STRATUM_UNSYNC    16
+#define UPDATE_AVG        16 /* clock updates the views' RMS offset and interval average */
 
 _Static_assert(FLT_REASON_COUNT <= ENG_DROP_REASONS, "eng_source_status.drops too small");
 _Static_assert(ENG_MAX_SOURCES <= SEL_MAX, "selection takes every source");
@@ -68,6 +69,11 @@ struct eng {
     struct core_addr removed[REMOVED_MEMORY];
     unsigned removed_next;
     uint64_t stray;
+
+    /* Clock updates, for the views (chronyc tracking's last/RMS offset, interval). */
+    uint32_t updates;
+    int64_t last_update_mono; /* 0 none */
+    double last_offset, offset_sq_mean, mean_interval;
 };
 
 /* ---- configuration ---- */
@@ -430,6 +436,7 @@ static void fill_pool(struct eng *e, int p, const struct core_addr *addrs, size_
             continue;
         }
         src_init(&e->src[slot], &proto->cfg, p, env);
+        e->src[slot].offline = proto->offline;
         src_activate(&e->src[slot], &a, env);
         act_event(out, EV_SOURCE_ADDED, ACT_SEV_INFO, slot, proto->cfg.name, 0, 0);
         members++;
@@ -568,6 +575,22 @@ static void note_leap_and_smear(struct eng *e, const struct sel_result *res, str
     e->smear_mix = res->smear_mix;
 }
 
+/* Running means over about the last UPDATE_AVG clock updates (the first ones weigh
+ * equally, so the start does not lean on a zero). */
+static void note_update(struct eng *e, double offset, int64_t mono)
+{
+    e->updates++;
+    double w = e->updates < UPDATE_AVG ? 1.0 / e->updates : 1.0 / UPDATE_AVG;
+    e->offset_sq_mean += w * (offset * offset - e->offset_sq_mean);
+    if (e->last_update_mono != 0 && mono > e->last_update_mono) {
+        double iv = seconds_between(e->last_update_mono, mono);
+        double wi = e->updates <= UPDATE_AVG ? 1.0 / (e->updates - 1) : 1.0 / UPDATE_AVG;
+        e->mean_interval += wi * (iv - e->mean_interval);
+    }
+    e->last_update_mono = mono;
+    e->last_offset = offset;
+}
+
 static void update_clock(struct eng *e, struct core_time now, const struct sel_result *res,
                          int64_t sample_mono_ns, struct act_list *out)
 {
@@ -589,6 +612,9 @@ static void update_clock(struct eng *e, struct core_time now, const struct sel_r
         u.mono_ns = sample_mono_ns;
     }
     dsc_update(&e->dsc, &u, now.mono_ns, &r);
+    if (!r.spike) {
+        note_update(e, u.offset, now.mono_ns);
+    }
     carry_out(e, now, &r, out);
     if (!r.spike || r.step) {
         peer_reference(e, res, now, out);
@@ -1049,6 +1075,98 @@ void eng_allow_step(struct eng *e, struct core_time now, struct act_list *out)
     dsc_allow_step(&e->dsc);
 }
 
+/* ASCII case-insensitive: host names are (RFC 4343). */
+static bool name_eq(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
+        if (x != y) {
+            return false;
+        }
+        if (x == '\0') {
+            return true;
+        }
+    }
+}
+
+int eng_set_online(struct eng *e, struct core_time now, const char *name, bool online,
+                   struct act_list *out)
+{
+    struct src_env env;
+    int lines = 0;
+
+    act_list_clear(out);
+    make_env(e, now, &env);
+    for (size_t i = 0; i < ENG_MAX_SOURCES; i++) {
+        struct src *s = &e->src[i];
+        int line = s->pool >= 0 ? s->pool : (int)i;
+        if (s->state == SRC_FREE || (name != NULL && !name_eq(e->src[line].cfg.name, name))) {
+            continue;
+        }
+        src_set_offline(s, !online, &env);
+        lines += s->pool < 0 ? 1 : 0;
+    }
+    run_due(e, now, out);
+    return lines;
+}
+
+int eng_add_source(struct eng *e, struct core_time now, const struct eng_source_config *c,
+                   struct act_list *out)
+{
+    struct src_env env;
+    int slot = free_slot(e);
+
+    act_list_clear(out);
+    if (slot < 0 || c == NULL) {
+        return -1;
+    }
+    make_env(e, now, &env);
+    src_init(&e->src[slot], c, -1, &env);
+    run_due(e, now, out);
+    return slot;
+}
+
+bool eng_remove_source(struct eng *e, struct core_time now, size_t i, struct act_list *out)
+{
+    act_list_clear(out);
+    if (i >= ENG_MAX_SOURCES || e->src[i].state == SRC_FREE || e->src[i].pool >= 0) {
+        return false;
+    }
+    for (size_t k = 0; k < ENG_MAX_SOURCES; k++) {
+        if (e->src[k].state != SRC_FREE && e->src[k].pool == (int)i) {
+            src_free(&e->src[k]);
+        }
+    }
+    src_free(&e->src[i]);
+    /* As for a replaced pool member: the next selection decides about the system peer
+     * (and reports a loss of synchronization if nothing is left). */
+    e->sel_dirty = true;
+    run_due(e, now, out);
+    return true;
+}
+
+bool eng_get_source_config(const struct eng *e, size_t i, struct eng_source_config *c)
+{
+    if (i >= ENG_MAX_SOURCES || e->src[i].state == SRC_FREE || e->src[i].pool >= 0) {
+        return false;
+    }
+    *c = e->src[i].cfg;
+    return true;
+}
+
+bool eng_source_config_same(const struct eng_source_config *a, const struct eng_source_config *b)
+{
+    struct eng_source_config x, y;
+
+    src_normalize_config(a, &x);
+    src_normalize_config(b, &y);
+    return name_eq(x.name, y.name) && x.pool == y.pool && x.iburst == y.iburst &&
+           x.burst == y.burst && x.prefer == y.prefer && x.noselect == y.noselect &&
+           x.minpoll == y.minpoll && x.maxpoll == y.maxpoll && x.maxsources == y.maxsources &&
+           x.maxdelay == y.maxdelay && x.port == y.port && x.version == y.version;
+}
+
 /* ---- views ---- */
 
 void eng_get_status(const struct eng *e, struct core_time now, struct eng_status *st)
@@ -1076,6 +1194,10 @@ void eng_get_status(const struct eng *e, struct core_time now, struct eng_status
     st->last_update_mono_ns = ds.last_update_mono_ns;
     st->steps = ds.steps;
     st->stray_replies = e->stray;
+    st->updates = e->updates;
+    st->last_offset = e->last_offset;
+    st->rms_offset = sqrt(e->offset_sq_mean);
+    st->update_interval = e->updates >= 2 ? e->mean_interval : 0.0;
 }
 
 size_t eng_source_count(const struct eng *e)
@@ -1123,8 +1245,15 @@ bool eng_get_source(const struct eng *e, size_t i, struct core_time now,
     for (size_t k = 0; k < FLT_REASON_COUNT; k++) {
         st->drops[k] = s->drops[k];
     }
+    st->meas_offset = s->last_meas.offset;
+    st->meas_delay = s->last_meas.delay;
+    st->meas_dispersion = s->last_meas.dispersion;
+    st->meas_reason = s->last_reason;
+    st->offline = s->offline;
+    st->pool_slot = s->pool;
     fill_env(e, now, &env);
     if (src_estimate(s, &env, &est)) {
+        st->has_estimate = true;
         st->offset = est.offset;
         st->delay = est.delay;
         st->jitter = est.jitter;

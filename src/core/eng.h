@@ -162,6 +162,30 @@ void eng_on_external_step(struct eng *e, struct core_time now, double jump,
 /* Operator's "makestep": accept the next large step even above the panic threshold. */
 void eng_allow_step(struct eng *e, struct core_time now, struct act_list *out);
 
+/* Operator's "online"/"offline" (a link that is down or up again): the sources of the
+ * config line called name (ASCII case ignored; a pool with its members, also those it
+ * adds later), or of every line when name is NULL, stop polling or poll again at once.
+ * Returns the number of config lines (servers, pools) it applied to: 0 = no such name. */
+int eng_set_online(struct eng *e, struct core_time now, const char *name, bool online,
+                   struct act_list *out);
+
+/* Run-time changes of the source list (the daemon's reload). eng_add_source starts a
+ * server or pool line as at eng_init and returns its slot, or -1 when every slot is in
+ * use. eng_remove_source stops the server or pool line in slot i, with the pool's
+ * members; selection runs again (the system peer may go). false when slot i holds no
+ * config line (free, or a pool member). Other sources keep all their state. */
+int eng_add_source(struct eng *e, struct core_time now, const struct eng_source_config *c,
+                   struct act_list *out);
+bool eng_remove_source(struct eng *e, struct core_time now, size_t i, struct act_list *out);
+
+/* The line a slot runs (normalized as src.c does); false for free slots and pool
+ * members, which are not config lines of their own. */
+bool eng_get_source_config(const struct eng *e, size_t i, struct eng_source_config *c);
+
+/* Whether two lines mean the same source once normalized (a reload keeps it). */
+bool eng_source_config_same(const struct eng_source_config *a,
+                            const struct eng_source_config *b);
+
 /* Read-only view for the control socket, logs and the simulator's reports. */
 struct eng_status {
     bool synced;
@@ -177,6 +201,10 @@ struct eng_status {
     int64_t last_update_mono_ns;
     uint32_t steps;         /* clock steps so far */
     uint64_t stray_replies; /* eng_on_reply calls naming no source */
+    uint32_t updates;       /* clock updates from the system peer so far */
+    double last_offset;     /* s: offset measured at the last clock update (0 before) */
+    double rms_offset;      /* s: RMS of those offsets, recent updates weighing more */
+    double update_interval; /* s: mean time between clock updates; 0 before two */
 };
 void eng_get_status(const struct eng *e, struct core_time now, struct eng_status *st);
 
@@ -197,6 +225,13 @@ struct eng_source_status {
     bool denied;            /* stopped by a kiss-o'-death DENY/RSTR */
     uint8_t leap;           /* of its last answer */
     uint64_t drops[ENG_DROP_REASONS]; /* replies per reason: [0] = used, others dropped */
+    /* The last reply (statistics files): what it measured (NAN where it did not get that
+     * far) and what was done with it (index into drops, eng_drop_reason_name). */
+    double meas_offset, meas_delay, meas_dispersion;
+    uint8_t meas_reason;
+    int pool_slot;          /* a pool member's pool (its prototype's slot), else -1 */
+    bool has_estimate;      /* offset, delay and jitter are known (else 0) */
+    bool offline;           /* stopped by the operator (eng_set_online) */
 };
 
 /* Slots are stable: a removed pool member leaves a free slot (false) that a new one may

@@ -421,10 +421,23 @@ int64_t src_next_timer(const struct src *s)
 {
     int64_t t = s->resolve_at_mono_ns;
 
-    if (s->state == SRC_ACTIVE && s->next_poll_mono_ns < t) {
+    if (s->state == SRC_ACTIVE && !s->offline && s->next_poll_mono_ns < t) {
         t = s->next_poll_mono_ns;
     }
     return t;
+}
+
+void src_set_offline(struct src *s, bool offline, const struct src_env *env)
+{
+    bool was = s->offline;
+
+    s->offline = offline;
+    if (s->state != SRC_ACTIVE || offline || !was) {
+        return;
+    }
+    s->burst_left = 0;
+    s->period_end_mono_ns = 0;
+    s->next_poll_mono_ns = env->now.mono_ns;
 }
 
 /* ---- polling ---- */
@@ -479,8 +492,11 @@ static void start_period(struct src *s, int idx, const struct src_env *env, stru
     s->answered = false;
     s->adapted = false;
     s->reach = (uint8_t)(s->reach << 1);
-    if (was_reachable && s->reach == 0) {
-        r->became_unreachable = true;
+    /* Reachable before and silent for 8 polls now, or silent for the first 8 polls
+     * since it started: a source that never answers is as loud as one that stopped. */
+    bool never = !was_reachable && s->unanswered == 8 && s->periods == s->unanswered + 1;
+    if ((was_reachable && s->reach == 0) || never) {
+        r->became_unreachable = was_reachable;
         act_event(out, EV_SOURCE_UNREACHABLE, ACT_SEV_WARNING, idx, s->cfg.name, 8, 0);
     }
     if (s->unanswered >= BACKOFF_AFTER && s->poll < poll_ceiling(s, env)) {
@@ -568,7 +584,7 @@ void src_on_timer(struct src *s, int idx, const struct src_env *env, struct act_
     if (s->resolve_at_mono_ns <= env->now.mono_ns) {
         r->resolve = true;
     }
-    if (s->state == SRC_ACTIVE && s->next_poll_mono_ns <= env->now.mono_ns) {
+    if (s->state == SRC_ACTIVE && !s->offline && s->next_poll_mono_ns <= env->now.mono_ns) {
         if (s->period_end_mono_ns > env->now.mono_ns && s->answered) {
             /* Checkpoint passed: the period runs its full length. */
             s->next_poll_mono_ns = s->period_end_mono_ns;
@@ -854,6 +870,7 @@ void src_on_reply(struct src *s, int idx, uint32_t seq, const struct core_addr *
     struct flt_meas m;
 
     memset(r, 0, sizeof(*r));
+    m.offset = m.delay = m.dispersion = NAN;
     r->reason = check_match(s, seq, from, buf, len, &h);
     if (r->reason == FLT_OK && flt_is_kiss(&h) && h.refid != 0) {
         handle_kiss(s, idx, &h, env, out, r);
@@ -866,6 +883,8 @@ void src_on_reply(struct src *s, int idx, uint32_t seq, const struct core_addr *
         }
     }
     s->drops[r->reason]++;
+    s->last_meas = m;
+    s->last_reason = (uint8_t)r->reason;
 }
 
 bool src_estimate(const struct src *s, const struct src_env *env, struct flt_estimate *e)

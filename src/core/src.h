@@ -55,6 +55,7 @@ struct src {
     int64_t next_poll_mono_ns; /* INT64_MAX: not polling */
     int64_t period_end_mono_ns; /* a checkpoint is pending: when the period ends if it
                                    was answered (0 none; see src.c, recheck) */
+    bool offline;               /* the operator's "offline": no polls until "online" */
 
     /* The outstanding request: replies must match seq and echo nonce. */
     uint32_t seq; /* never reset, also across slot reuse */
@@ -83,6 +84,8 @@ struct src {
 
     uint64_t replies; /* samples accepted */
     uint64_t drops[FLT_REASON_COUNT];
+    struct flt_meas last_meas; /* of the last reply that got that far (NAN before) */
+    uint8_t last_reason;       /* enum flt_reason of the last reply */
 };
 
 /* Shared inputs of one engine call. */
@@ -115,6 +118,11 @@ void src_init(struct src *s, const struct eng_source_config *cfg, int pool,
 /* Starts polling addr (port from the config): reach 0, poll = minpoll, the first request
  * now (iburst) or about a second later. Keeps seq and counters. */
 void src_activate(struct src *s, const struct core_addr *addr, const struct src_env *env);
+
+/* The operator's offline/online (a link that is down): offline stops the polls (the
+ * reach register keeps its value, as nothing was asked); online polls again at once,
+ * a new poll period at the current poll interval. Other states only keep the flag. */
+void src_set_offline(struct src *s, bool offline, const struct src_env *env);
 
 /* Frees the slot; seq survives so late replies to the old source never match. */
 void src_free(struct src *s);

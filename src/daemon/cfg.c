@@ -18,6 +18,8 @@ void cfg_init(struct cfg *c)
     rlim_params_default(&c->rlim);
     snprintf(c->pidfile, sizeof c->pidfile, "/run/tsyncd.pid");
     c->driftfile_interval = 3600; /* chrony's default: once an hour */
+    cfg_init_control(c);
+    cfg_init_log(c);
 }
 
 void cfg_format_error(const struct cfg_error *e, char *buf, size_t n)
@@ -169,6 +171,19 @@ static const struct directive directives[] = {
     {"include", cfg_do_include},
     {"includefile", cfg_do_include},
     {"confdir", cfg_do_confdir},
+    {"statsdir", cfg_do_statsdir},
+    {"logdir", cfg_do_statsdir},
+    {"statistics", cfg_do_statistics},
+    {"log", cfg_do_statistics},
+    {"filegen", cfg_do_filegen},
+    {"logfile", cfg_do_logfile},
+    {"logconfig", cfg_do_logconfig},
+    {"logchange", cfg_do_logchange},
+    {"controlsocket", cfg_do_controlsocket},
+    {"controlgroup", cfg_do_controlgroup},
+    {"bindcmdaddress", cfg_do_bindcmdaddress},
+    {"cmdallow", cfg_do_cmdallow},
+    {"cmddeny", cfg_do_cmddeny},
     {"unrestrict", do_refuse},
     {"delrestrict", do_refuse},
     {"nts", do_refuse},
@@ -210,16 +225,8 @@ static const struct known accepted[] = {
     {"leapsecmode", NULL},
     {"smoothtime", NULL},
     /* logs and statistics */
-    {"logfile", NULL},
-    {"logconfig", NULL},
-    {"statsdir", NULL},
-    {"statistics", NULL},
-    {"filegen", NULL},
-    {"logdir", NULL},
-    {"log", NULL},
     {"logbanner", NULL},
-    {"logchange", NULL},
-    {"mailonchange", NULL},
+    {"mailonchange", "tsyncd sends no mail; use logchange and the log"},
     /* keys (a source that uses one is an error, see server "key") */
     {"keys", NULL},
     {"keyfile", NULL},
@@ -259,9 +266,6 @@ static const struct known accepted[] = {
     {"dumpdir", NULL},
     {"dumponexit", NULL},
     {"ntsdumpdir", NULL},
-    {"cmdallow", "there is no chrony command port"},
-    {"cmddeny", NULL},
-    {"bindcmdaddress", NULL},
     {"bindcmddevice", NULL},
     {"cmdport", NULL},
     {"opencommands", NULL},

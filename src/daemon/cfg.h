@@ -76,7 +76,37 @@ struct cfg {
     int driftfile_interval;       /* s between drift file updates (chrony "interval") */
     char leapfile[CFG_PATH_LEN];  /* ntpd "leapfile PATH": leap-seconds.list; "" = none
                                      (read by the daemon, leapfile.h) */
+
+    /* The control socket (doc/control.md) and who may query. */
+    char controlsocket[CFG_PATH_LEN]; /* "controlsocket PATH" or chrony's "bindcmdaddress
+                                         /PATH"; default CFG_CONTROLSOCKET; "" = none */
+    char controlgroup[CFG_NAME_LEN];  /* "controlgroup NAME": the socket's group, resolved
+                                         at start; "" = root's group (gid 0) */
+    struct acl query_acl;             /* chrony cmdallow/cmddeny: who may send mode 6
+                                         queries; default 127.0.0.0/8 and ::1 only */
+
+    /* Logs and statistics (cfg_log.c). */
+    char statsdir[CFG_PATH_LEN]; /* ntpd statsdir, chrony logdir; "" = no statistics */
+    unsigned stats_files;        /* CFG_STATS_* from statistics/log/filegen */
+    char logfile[CFG_PATH_LEN];  /* ntpd logfile: log lines here, not syslog; "" = syslog */
+    unsigned log_classes;        /* CFG_LOG_* from logconfig; default all */
+    double logchange;            /* chrony logchange: s; a larger correction is logged as a
+                                    warning; 0 = every step only */
 };
+
+#define CFG_CONTROLSOCKET "/run/tsyncd/tsyncd.sock"
+
+/* Statistics files (cfg.stats_files bits; doc/statistics.md). */
+#define CFG_STATS_TRACKING     (1u << 0) /* tracking.log: ntpd loopstats, chrony tracking */
+#define CFG_STATS_MEASUREMENTS (1u << 1) /* measurements.log: peerstats, measurements */
+
+/* Event classes of ntpd's logconfig (cfg.log_classes bits). */
+#define CFG_LOG_CLOCK (1u << 0) /* steps, frequency limits, leap seconds, jumps */
+#define CFG_LOG_PEER  (1u << 1) /* sources: reachability, KoD, falsetickers, names */
+#define CFG_LOG_SYS   (1u << 2) /* selection: no selectable source, all unreachable */
+#define CFG_LOG_SYNC  (1u << 3) /* synchronized, lost, holdover over */
+#define CFG_LOG_ALL   (CFG_LOG_CLOCK | CFG_LOG_PEER | CFG_LOG_SYS | CFG_LOG_SYNC)
+
 
 struct cfg_error {
     char file[CFG_PATH_LEN];
@@ -88,7 +118,8 @@ struct cfg_error {
 typedef void (*cfg_warn_fn)(void *ctx, const char *file, int line, const char *msg);
 
 /* Defaults: port 123, no bind addresses, no local reference, empty ACL (serving off),
- * chrony's rate-limit defaults, pidfile /run/tsyncd.pid. */
+ * chrony's rate-limit defaults, pidfile /run/tsyncd.pid, control socket
+ * CFG_CONTROLSOCKET, mode 6 queries from 127.0.0.0/8 and ::1 only. */
 void cfg_init(struct cfg *c);
 
 /* Parses a file (and what it includes) into c, which must be cfg_init'ed. Returns 0,

@@ -110,7 +110,8 @@ int cfg_mask_prefix(const struct core_addr *mask);
 /* Adds r to the ACL, reporting a full table. */
 int cfg_add_rule(struct cfg_parser *p, const struct acl_rule *r, enum acl_add_mode mode);
 
-/* Directive handlers (cfg_access.c, cfg_source.c, cfg_include.c, cfg_clock.c). */
+/* Directive handlers (cfg_access.c, cfg_source.c, cfg_include.c, cfg_clock.c,
+ * cfg_control.c). */
 int cfg_do_allow(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_deny(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_restrict(struct cfg_parser *p, struct cfg_line *l);
@@ -128,6 +129,23 @@ int cfg_do_maxdistance(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_holdover(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_estimator(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_confdir(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_controlsocket(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_controlgroup(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_bindcmdaddress(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_cmdallow(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_cmddeny(struct cfg_parser *p, struct cfg_line *l);
+
+/* The control defaults of cfg_init (cfg_control.c). */
+void cfg_init_control(struct cfg *c);
+
+/* Logs and statistics (cfg_log.c) and their defaults. */
+int cfg_do_statsdir(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_statistics(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_filegen(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_logfile(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_logconfig(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_logchange(struct cfg_parser *p, struct cfg_line *l);
+void cfg_init_log(struct cfg *c);
 
 /* Settles what depends on the whole file (local reference, KoD rate); run once at the
  * end of a successful parse. */

@@ -20,6 +20,8 @@
 #include "daemon/drv_config.h"
 #include "daemon/evlog.h"
 #include "daemon/leapfile.h"
+#include "daemon/alerts.h"
+#include "daemon/stats.h"
 #include "daemon/netaddr.h"
 #include "ntp/ntp_pkt.h"
 #include "sys/sys_adjtime.h"
@@ -27,6 +29,7 @@
 #include "sys/sys_clock.h"
 #include "sys/sys_dns.h"
 #include "sys/sys_log.h"
+#include "sys/sys_notify.h"
 #include "sys/sys_rand.h"
 
 #define NS_PER_S       INT64_C(1000000000)
@@ -76,6 +79,15 @@ struct drv {
     bool freq_failed; /* the last ACT_FREQ could not be carried out */
     int last_clock_err, last_send_err, last_drift_err;
     struct drv_counters cnt;
+    bool synced;            /* as the engine said after the last run */
+    bool sync_change_known; /* ...and it changed once at least, at sync_change_unix_s */
+    double sync_change_unix_s;
+    uint32_t updates_seen; /* the engine's clock updates already logged/written */
+    struct stats stats;    /* statistics files (statsdir); fds -1 when off */
+    uint64_t meas_seen[ENG_MAX_SOURCES]; /* replies per source already written */
+    struct alerts alerts;  /* lasting conditions logged again with back-off */
+    int notify_state;      /* what sd_notify's STATUS last said (enum below), -1 none */
+    int notify_peer;
     struct sys_dns_answer answer; /* scratch for sys_dns_take (2.5 KiB) */
     struct act_list lists[3];     /* [0] engine calls, [1] next round, [2] one result */
 };
@@ -142,6 +154,127 @@ static void report_overflow(struct drv *d, const struct act_list *l)
     }
 }
 
+/* Records changes between synchronized and not, for drv_sync_since. */
+/* The system peer's name ("LOCL" for the local reference, "" for none). */
+static void reference_name(const struct drv *d, const struct eng_status *st, struct core_time t,
+                           char *buf, size_t n)
+{
+    struct eng_source_status ss;
+
+    buf[0] = '\0';
+    if (st->selected >= 0 && eng_get_source(d->eng, (size_t)st->selected, t, &ss)) {
+        snprintf(buf, n, "%s", ss.name);
+    } else if (d->cfg->local && st->stratum < 16) {
+        snprintf(buf, n, "LOCL");
+    }
+}
+
+/* A clock update: chrony's logchange warning, and a line of tracking.log. */
+static void note_update(struct drv *d, const struct eng_status *st, struct core_time t)
+{
+    char ref[ENG_NAME_MAX];
+
+    if (st->updates == d->updates_seen) {
+        return;
+    }
+    d->updates_seen = st->updates;
+    if (d->cfg->logchange > 0.0 && fabs(st->last_offset) > d->cfg->logchange) {
+        sys_log_warning("clock correction of %+.6f s (the clock was %s), above logchange %g s",
+                        st->last_offset, st->last_offset > 0 ? "behind" : "ahead",
+                        d->cfg->logchange);
+    }
+    reference_name(d, st, t, ref, sizeof(ref));
+    struct stats_tracking_row row = {.reference = ref,
+                                     .stratum = st->stratum,
+                                     .offset = st->last_offset,
+                                     .frequency_ppm = st->drift_ppm,
+                                     .skew_ppm = st->skew_ppm,
+                                     .root_delay = st->root_delay,
+                                     .root_dispersion = st->root_dispersion,
+                                     .bound = st->bound,
+                                     .synchronized = st->synced,
+                                     .leap = st->leap};
+    stats_tracking(&d->stats, t.real_ns, &row);
+}
+
+/* Replies the engine took since the last look: a line of measurements.log each (the
+ * last one when several came in one wake-up). */
+static void note_measurements(struct drv *d, struct core_time t)
+{
+    struct eng_source_status ss;
+    char addr[64]; /* an IPv6 address as text: 46 bytes at most */
+
+    if (d->stats.fd[STATS_MEASUREMENTS] < 0) {
+        return;
+    }
+    for (size_t i = 0; i < eng_source_count(d->eng) && i < ENG_MAX_SOURCES; i++) {
+        uint64_t total = 0;
+        if (!eng_get_source(d->eng, i, t, &ss)) {
+            continue;
+        }
+        for (size_t k = 0; k < ENG_DROP_REASONS; k++) {
+            total += ss.drops[k];
+        }
+        if (total <= d->meas_seen[i]) {
+            d->meas_seen[i] = total; /* a new source in a reused slot starts again */
+            continue;
+        }
+        d->meas_seen[i] = total;
+        netaddr_text(&ss.addr, addr, sizeof(addr));
+        const char *why = eng_drop_reason_name(ss.meas_reason);
+        struct stats_measurement_row row = {.source = ss.name,
+                                            .address = addr,
+                                            .stratum = ss.stratum,
+                                            .leap = ss.leap,
+                                            .offset = ss.meas_offset,
+                                            .delay = ss.meas_delay,
+                                            .dispersion = ss.meas_dispersion,
+                                            .result = why != NULL ? why : "?"};
+        stats_measurement(&d->stats, t.real_ns, &row);
+    }
+}
+
+enum notify_state { NOTIFY_UNSYNC, NOTIFY_SYNC };
+
+/* systemd's STATUS= line, sent when the state or the system peer changes (not at every
+ * update: `systemctl status tsyncd` shows the state, the log shows the details). */
+static void note_notify(struct drv *d, const struct eng_status *st, struct core_time t)
+{
+    char msg[ENG_NAME_MAX + 160], ref[ENG_NAME_MAX];
+    int state = st->synced ? NOTIFY_SYNC : NOTIFY_UNSYNC;
+
+    if (state == d->notify_state && st->selected == d->notify_peer) {
+        return;
+    }
+    d->notify_state = state;
+    d->notify_peer = st->selected;
+    reference_name(d, st, t, ref, sizeof(ref));
+    if (st->synced) {
+        snprintf(msg, sizeof(msg), "STATUS=synchronized to %s, offset %+.6f s, bound %.6f s",
+                 ref[0] ? ref : "?", st->offset, st->bound);
+    } else {
+        snprintf(msg, sizeof(msg), "STATUS=not synchronized%s",
+                 alerts_active(&d->alerts) > 0 ? ": no usable source (see the log)" : "");
+    }
+    (void)sys_notify(msg);
+}
+
+static void note_sync(struct drv *d)
+{
+    struct eng_status st;
+    struct core_time t = now_time();
+
+    eng_get_status(d->eng, t, &st);
+    if (st.synced != d->synced) {
+        d->synced = st.synced;
+        d->sync_change_known = true;
+        d->sync_change_unix_s = (double)t.real_ns / (double)NS_PER_S;
+    }
+    note_update(d, &st, t);
+    note_measurements(d, t);
+    note_notify(d, &st, t);
+}
+
 /* Carries out lists[0] and whatever its results ask for. */
 static void run(struct drv *d)
 {
@@ -164,6 +297,7 @@ static void run(struct drv *d)
     }
     act_list_clear(&d->lists[0]);
     act_list_clear(&d->lists[1]);
+    note_sync(d);
 }
 
 /* ---- requests ---------------------------------------------------------------------- */
@@ -508,10 +642,11 @@ static void save_drift(struct drv *d, double ppm)
 
 /* A frequency the kernel refused comes back as "clamped" at every update; the cause
  * was logged once by clock_failed, so the repeats go to debug. */
-static void log_event(const struct drv *d, const struct act_event *ev)
+static void log_event(struct drv *d, const struct act_event *ev)
 {
     char line[SYS_LOG_LINE_MAX];
 
+    alerts_on_event(&d->alerts, ev, sys_clock_monotonic_ns());
     if (ev->kind == EV_FREQ_CLAMPED && d->freq_failed) {
         if (sys_log_enabled(SYS_LOG_DEBUG)) {
             evlog_format(ev, line, sizeof(line));
@@ -519,7 +654,22 @@ static void log_event(const struct drv *d, const struct act_event *ev)
         }
         return;
     }
-    evlog_log(ev);
+    evlog_log_if(ev, d->cfg->log_classes);
+}
+
+/* Lasting conditions are logged again, with back-off, while they last (alerts.h). */
+static void repeat_alerts(struct drv *d)
+{
+    struct act_event due[8];
+    double for_s[8];
+    size_t n = alerts_due(&d->alerts, sys_clock_monotonic_ns(), due, for_s, 8);
+
+    for (size_t i = 0; i < n; i++) {
+        if (due[i].severity == ACT_SEV_ERR ||
+            (evlog_class((enum act_event_kind)due[i].kind) & d->cfg->log_classes) != 0) {
+            evlog_log_again(&due[i], for_s[i]);
+        }
+    }
 }
 
 static void carry(struct drv *d, const struct act *a, struct act_list *next)
@@ -739,13 +889,16 @@ void drv_after_wait(struct drv *d)
     }
     expire_requests(d, sys_clock_monotonic_ns());
     run_timers(d);
+    repeat_alerts(d);
 }
 
 int drv_timeout_ms(const struct drv *d)
 {
     int64_t now = sys_clock_monotonic_ns();
     int64_t until = eng_next_timer(d->eng);
+    int64_t alert = alerts_next(&d->alerts);
 
+    until = alert < until ? alert : until;
     for (size_t i = 0; i < d->n_req; i++) {
         if (d->req[i].used && d->req[i].deadline_mono_ns < until) {
             until = d->req[i].deadline_mono_ns;
@@ -953,6 +1106,40 @@ static int start_engine(struct drv *d, const struct drv_params *p)
     return 0;
 }
 
+/* The statistics files the configuration names (a failure is a warning: statistics
+ * never stop the clock); without them every descriptor stays -1. */
+static void open_stats(struct drv *d)
+{
+    const struct cfg *c = d->cfg;
+    unsigned which = ((c->stats_files & CFG_STATS_TRACKING) ? 1u << STATS_TRACKING : 0) |
+                     ((c->stats_files & CFG_STATS_MEASUREMENTS) ? 1u << STATS_MEASUREMENTS : 0);
+
+    if (c->statsdir[0] == '\0' || which == 0) {
+        which = 0;
+    }
+    int err = stats_open(&d->stats, c->statsdir[0] ? c->statsdir : "/", which);
+    if (err != 0) {
+        sys_log_warning("statistics in %s: %s (the others, if any, are written)", c->statsdir,
+                        strerror(-err));
+    } else if (which != 0) {
+        sys_log_info("statistics: %s%s%s in %s",
+                     (which & (1u << STATS_TRACKING)) ? "tracking.log" : "",
+                     which == ((1u << STATS_TRACKING) | (1u << STATS_MEASUREMENTS)) ? " and " : "",
+                     (which & (1u << STATS_MEASUREMENTS)) ? "measurements.log" : "", c->statsdir);
+    }
+}
+
+int drv_reopen_files(struct drv *d)
+{
+    int err = stats_reopen(&d->stats);
+
+    if (err != 0) {
+        sys_log_warning("cannot reopen the statistics files in %s: %s", d->cfg->statsdir,
+                        strerror(-err));
+    }
+    return err;
+}
+
 int drv_start(struct drv **out, const struct drv_params *p)
 {
     struct drv *d = calloc(1, sizeof(*d));
@@ -967,6 +1154,10 @@ int drv_start(struct drv **out, const struct drv_params *p)
     d->no_clock = p->no_clock;
     d->loop = p->loop;
     d->srv = p->srv;
+    d->notify_state = -1;
+    d->notify_peer = -2;
+    alerts_init(&d->alerts);
+    open_stats(d);
     d->dns_index = -1;
     d->watch_fd = -1;
     d->watch_index = -1;
@@ -999,6 +1190,80 @@ const struct eng *drv_engine(const struct drv *d)
 struct core_time drv_now(void)
 {
     return now_time();
+}
+
+void drv_allow_step(struct drv *d)
+{
+    eng_allow_step(d->eng, now_time(), &d->lists[0]);
+    run(d);
+}
+
+int drv_set_online(struct drv *d, const char *name, bool online)
+{
+    int n = eng_set_online(d->eng, now_time(), name, online, &d->lists[0]);
+    run(d);
+    return n;
+}
+
+/* Whether line (a normalized engine line) is among the new lines not taken yet. */
+static bool take_line(const struct eng_config *ec, bool *taken,
+                      const struct eng_source_config *line)
+{
+    for (size_t k = 0; k < ec->n_sources; k++) {
+        if (!taken[k] && eng_source_config_same(&ec->sources[k], line)) {
+            taken[k] = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void log_reload(const char *what, const struct eng_source_config *line)
+{
+    sys_log_notice("reload: %s %s %s", what, line->pool ? "pool" : "server", line->name);
+}
+
+int drv_reload_sources(struct drv *d, const struct cfg *c, int *added, int *removed)
+{
+    struct eng_config *ec = malloc(sizeof(*ec));
+    bool taken[ENG_MAX_CONFIG_SOURCES] = {false};
+    struct eng_source_config line;
+    int r = 0;
+
+    *added = *removed = 0;
+    if (ec == NULL) {
+        return -ENOMEM;
+    }
+    drv_config_build(c, d->no_clock, 0, ec, note_to_log, NULL);
+    for (size_t i = 0; i < ENG_MAX_SOURCES; i++) {
+        if (eng_get_source_config(d->eng, i, &line) && !take_line(ec, taken, &line)) {
+            log_reload("removed", &line);
+            eng_remove_source(d->eng, now_time(), i, &d->lists[0]);
+            run(d);
+            (*removed)++;
+        }
+    }
+    for (size_t k = 0; k < ec->n_sources; k++) {
+        if (taken[k]) {
+            continue;
+        }
+        if (eng_add_source(d->eng, now_time(), &ec->sources[k], &d->lists[0]) < 0) {
+            sys_log_err("reload: no free source slot for %s", ec->sources[k].name);
+            r = -ENOSPC;
+            continue;
+        }
+        run(d);
+        log_reload("added", &ec->sources[k]);
+        (*added)++;
+    }
+    free(ec);
+    return r;
+}
+
+bool drv_sync_since(const struct drv *d, double *unix_s)
+{
+    *unix_s = d->sync_change_unix_s;
+    return d->sync_change_known;
 }
 
 void drv_log_status(const struct drv *d)
@@ -1061,6 +1326,7 @@ void drv_stop(struct drv *d)
         close(d->watch_fd);
     }
     sys_dns_stop(d->dns);
+    stats_close(&d->stats);
     free(d->eng_mem);
     free(d);
 }

@@ -76,6 +76,28 @@ const struct eng *drv_engine(const struct drv *d);
 /* The clock readings the engine's views take as "now". */
 struct core_time drv_now(void);
 
+/* The operator's commands (control socket). drv_allow_step: the next large correction
+ * may be stepped, even above the panic threshold (eng_allow_step). drv_set_online:
+ * sources named name (NULL: all) stop or resume polling; returns the number of server
+ * and pool lines it applied to, 0 when none has that name. */
+void drv_allow_step(struct drv *d);
+int drv_set_online(struct drv *d, const char *name, bool online);
+
+/* Reload of the sources: the server/pool lines of c (a freshly parsed configuration)
+ * replace the running ones. Lines that stay (same name and options) keep all their
+ * state; lines gone are stopped, new lines start. *added and *removed count lines.
+ * Returns 0, or -ENOSPC when the new lines do not all fit next to the kept ones (then
+ * those that fit were added). The caller keeps c's lines in the config the driver was
+ * started with (drv_params.cfg), which name lookups of later resolves use. */
+int drv_reload_sources(struct drv *d, const struct cfg *c, int *added, int *removed);
+
+/* When the clock last turned synchronized or unsynchronized (Unix seconds of the
+ * realtime clock); false before the first change. */
+bool drv_sync_since(const struct drv *d, double *unix_s);
+
+/* Reopens the statistics files (SIGHUP, after logrotate). Returns 0 or -errno (logged). */
+int drv_reopen_files(struct drv *d);
+
 /* Logs each source (name, address, state, offset, counters) and the driver's counters. */
 void drv_log_status(const struct drv *d);
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/cfg.h"
+
 struct out {
     char *buf;
     size_t cap, len;
@@ -162,4 +164,58 @@ void evlog_log(const struct act_event *ev)
     }
     evlog_format(ev, line, sizeof(line));
     sys_log(level, "%s", line);
+}
+
+unsigned evlog_class(enum act_event_kind kind)
+{
+    switch (kind) {
+    case EV_STEP:
+    case EV_STEP_REFUSED:
+    case EV_STEP_FAILED:
+    case EV_EXTERNAL_STEP:
+    case EV_FREQ_CLAMPED:
+    case EV_LEAP:
+    case EV_LEAP_APPLIED:
+        return CFG_LOG_CLOCK;
+    case EV_SOURCE_REACHABLE:
+    case EV_SOURCE_UNREACHABLE:
+    case EV_FALSETICKER:
+    case EV_KOD:
+    case EV_RESOLVE_FAILED:
+    case EV_SOURCE_ADDED:
+    case EV_SOURCE_REMOVED:
+    case EV_SMEAR_MIX:
+        return CFG_LOG_PEER;
+    case EV_NO_SELECTABLE:
+    case EV_ALL_UNREACHABLE:
+        return CFG_LOG_SYS;
+    case EV_SYNCED:
+    case EV_SYNC_LOST:
+    case EV_UNSYNCHRONIZED:
+        return CFG_LOG_SYNC;
+    case EV_KIND_COUNT:
+    default:
+        return CFG_LOG_SYS;
+    }
+}
+
+bool evlog_log_if(const struct act_event *ev, unsigned classes)
+{
+    if (ev->severity != ACT_SEV_ERR && (evlog_class((enum act_event_kind)ev->kind) & classes) == 0) {
+        return false;
+    }
+    evlog_log(ev);
+    return true;
+}
+
+void evlog_log_again(const struct act_event *ev, double for_s)
+{
+    char line[SYS_LOG_LINE_MAX];
+    enum sys_log_level level = evlog_level(ev->severity);
+
+    if (!sys_log_enabled(level)) {
+        return;
+    }
+    evlog_format(ev, line, sizeof(line));
+    sys_log(level, "still (for %.0f s) %s", for_s, line);
 }

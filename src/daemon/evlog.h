@@ -4,6 +4,7 @@
 #ifndef TSYNC_EVLOG_H
 #define TSYNC_EVLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/act.h"
@@ -31,5 +32,15 @@ enum sys_log_level evlog_level(unsigned severity);
 
 /* Formats ev and logs it at its level. */
 void evlog_log(const struct act_event *ev);
+
+/* ntpd's logconfig class of an event kind (CFG_LOG_* of cfg.h). */
+unsigned evlog_class(enum act_event_kind kind);
+
+/* Logs ev when its class is among classes (CFG_LOG_* bits, logconfig); errors are
+ * logged whatever the classes. Returns whether it was logged. */
+bool evlog_log_if(const struct act_event *ev, unsigned classes);
+
+/* A lasting condition logged again (alerts.h): "still KIND (for DURATION): text". */
+void evlog_log_again(const struct act_event *ev, double for_s);
 
 #endif

@@ -10,14 +10,17 @@
 
 #include "daemon/args.h"
 #include "daemon/cfg.h"
+#include "daemon/ctl_daemon.h"
 #include "daemon/drv.h"
 #include "daemon/leapfile.h"
+#include "daemon/m6_view.h"
 #include "daemon/serve.h"
 #include "sys/sys_clock.h"
 #include "sys/sys_daemon.h"
 #include "sys/sys_file.h"
 #include "sys/sys_log.h"
 #include "sys/sys_loop.h"
+#include "sys/sys_notify.h"
 #include "sys/sys_rand.h"
 
 #ifndef TSYNC_VERSION
@@ -29,6 +32,8 @@ struct daemon {
     struct cfg cfg;
     struct serve serve;
     struct drv *drv;
+    struct ctl_daemon *ctl; /* the control socket, NULL without one */
+    struct m6_view_ctx m6_ctx; /* what NTP mode 6 queries read (m6_view.h) */
     struct sys_loop loop;
     int loop_index[CFG_MAX_BIND + 1]; /* serve socket -> sys_loop index */
     int notify_fd;                    /* pipe to the waiting parent, -1 if none */
@@ -88,6 +93,10 @@ static int check_config(const char *path)
     if (cfg_load_file(&c, path, &e, warn_to_stderr, NULL) != 0) {
         cfg_format_error(&e, msg, sizeof(msg));
         fprintf(stderr, "%s\n", msg);
+        return 1;
+    }
+    if (ctl_daemon_check(&c, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "%s: %s\n", path, msg);
         return 1;
     }
     return check_leapfile(&c);
@@ -175,7 +184,14 @@ static int open_client(struct daemon *d)
     };
 
     /* drv logs what fails. */
-    return drv_start(&d->drv, &p) == 0 ? 0 : -1;
+    if (drv_start(&d->drv, &p) != 0) {
+        return -1;
+    }
+    d->m6_ctx.drv = d->drv;
+    d->m6_ctx.precision_log2 = d->precision_log2;
+    d->m6_ctx.version = "tsyncd " TSYNC_VERSION;
+    serve_set_query_provider(&d->serve, m6_view_provide, &d->m6_ctx);
+    return 0;
 }
 
 static void log_startup(const struct daemon *d)
@@ -210,7 +226,7 @@ static int run_loop(struct daemon *d)
 {
     for (;;) {
         /* Only the client has timers: the server's reference is the engine's too. */
-        int r = sys_loop_wait(&d->loop, drv_timeout_ms(d->drv));
+        int r = sys_loop_wait(&d->loop, ctl_daemon_timeout_ms(d->ctl, drv_timeout_ms(d->drv)));
         if (r < 0) {
             sys_log_err("poll failed: %s", strerror(-r));
             return 1;
@@ -227,8 +243,16 @@ static int run_loop(struct daemon *d)
             return 0;
         }
         if (sig & SYS_LOOP_SIG_HUP) {
-            sys_log_notice("SIGHUP received: reloading the configuration is not supported "
-                           "yet; ignored");
+            /* logrotate's signal: the log file and the statistics files are opened again
+             * (sources are reloaded with "tsync reload"). */
+            int lr = sys_log_reopen();
+            int sr = drv_reopen_files(d->drv);
+            if (lr != 0) {
+                sys_log_warning("SIGHUP: cannot reopen the log file %s: %s", d->cfg.logfile,
+                                strerror(-lr));
+            }
+            sys_log_notice("SIGHUP: log and statistics files reopened%s",
+                           lr == 0 && sr == 0 ? "" : " (see the warnings above)");
         }
         for (size_t i = 0; i < d->serve.n_sock && r > 0; i++) {
             if (sys_loop_readable(&d->loop, d->loop_index[i])) {
@@ -236,6 +260,7 @@ static int run_loop(struct daemon *d)
             }
         }
         drv_after_wait(d->drv);
+        ctl_daemon_after_wait(d->ctl);
     }
 }
 
@@ -245,6 +270,8 @@ static void shut_down(struct daemon *d, bool served)
         drv_log_status(d->drv);
         serve_log_stats(&d->serve);
     }
+    ctl_daemon_close(d->ctl);
+    d->ctl = NULL;
     drv_stop(d->drv); /* writes the drift file */
     d->drv = NULL;
     serve_close(&d->serve);
@@ -259,6 +286,21 @@ static void shut_down(struct daemon *d, bool served)
     /* Last: until here a second SIGTERM only writes to the pipe instead of killing us
      * before the pid file is gone. */
     sys_loop_close(&d->loop);
+}
+
+/* The control socket (doc/control.md), after the client it reports on. */
+static int open_control(struct daemon *d)
+{
+    struct ctl_daemon_params p = {
+        .cfg = &d->cfg,
+        .config_path = d->args.config_path,
+        .drv = d->drv,
+        .serve = &d->serve,
+        .loop = &d->loop,
+    };
+
+    /* ctl_daemon logs what fails. */
+    return ctl_daemon_open(&d->ctl, &p) == 0 ? 0 : -1;
 }
 
 /* Everything between a valid config and the loop, in this order: background, pid file
@@ -287,13 +329,34 @@ static int start(struct daemon *d)
         seed = (uint64_t)sys_clock_realtime_ns() ^ ((uint64_t)getpid() << 32);
     }
     d->precision_log2 = sys_clock_precision_log2();
-    if (open_server(d, seed) != 0 || open_client(d) != 0) {
+    if (open_server(d, seed) != 0 || open_client(d) != 0 || open_control(d) != 0) {
         return -1;
     }
     log_startup(d);
     sys_log_set_parent_fd(-1);
     sys_daemon_ready(d->notify_fd);
     d->notify_fd = -1;
+    /* systemd (Type=notify): ready; drv keeps STATUS= up to date from here. */
+    int nr = sys_notify("READY=1");
+    if (nr < 0) {
+        sys_log_warning("cannot tell the service manager that tsyncd is ready: %s",
+                        strerror(-nr));
+    }
+    return 0;
+}
+
+/* ntpd's logfile: log lines go there from now on (not with -d, which keeps stderr for
+ * the person watching). */
+static int open_logfile(struct daemon *d)
+{
+    if (d->cfg.logfile[0] == '\0' || d->args.log_stderr) {
+        return 0;
+    }
+    int err = sys_log_open_file(d->cfg.logfile, d->args.debug >= 2 ? SYS_LOG_DEBUG : SYS_LOG_INFO);
+    if (err != 0) {
+        sys_log_err("cannot open the log file %s: %s", d->cfg.logfile, strerror(-err));
+        return -1;
+    }
     return 0;
 }
 
@@ -315,7 +378,7 @@ static int run(const struct args *args)
     if (!args->log_stderr) {
         sys_log_set_parent_fd(STDERR_FILENO); /* start-up errors reach the terminal too */
     }
-    if (load_config(d) == 0 && start(d) == 0) {
+    if (load_config(d) == 0 && open_logfile(d) == 0 && start(d) == 0) {
         served = true;
         status = run_loop(d);
     }

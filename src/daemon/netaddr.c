@@ -72,3 +72,16 @@ void netaddr_format(const struct sockaddr *sa, char *buf, size_t cap)
         snprintf(buf, cap, "?");
     }
 }
+
+void netaddr_text(const struct core_addr *a, char *buf, size_t cap)
+{
+    int af = a->family == CORE_AF_INET ? AF_INET : AF_INET6;
+
+    if (cap == 0) {
+        return;
+    }
+    if ((a->family != CORE_AF_INET && a->family != CORE_AF_INET6) ||
+        inet_ntop(af, a->bytes, buf, (socklen_t)cap) == NULL) {
+        buf[0] = '\0';
+    }
+}

@@ -27,4 +27,8 @@ socklen_t netaddr_to_sockaddr(const struct core_addr *a, uint16_t port,
  * "?" for an unknown family. */
 void netaddr_format(const struct sockaddr *sa, char *buf, size_t cap);
 
+/* The address alone, as inet_ntop writes it ("198.18.0.1", "2001:db8::1"); "" for an
+ * address of no family (an unresolved source). */
+void netaddr_text(const struct core_addr *a, char *buf, size_t cap);
+
 #endif

@@ -1,6 +1,7 @@
 /* Server loop body: sys delivers datagrams with stamps, the core decides, sys sends.
  * This file converts between the two (addresses, times) and owns no policy: access,
- * rate limits and the answer itself are srv_answer's (src/core/srv.c). */
+ * rate limits and the answer itself are srv_answer's (src/core/srv.c), and for mode 6
+ * queries m6_check's and m6_respond's (src/core/m6.c). */
 #include "daemon/serve.h"
 
 #include <errno.h>
@@ -21,7 +22,12 @@ int serve_init(struct serve *s, const struct cfg *c, int8_t precision_log2, uint
     memset(s, 0, sizeof(*s));
     s->rlim_table = calloc(SERVE_RLIM_ENTRIES, sizeof(*s->rlim_table));
     s->batch = calloc(1, sizeof(*s->batch));
-    if (s->rlim_table == NULL || s->batch == NULL) {
+    s->m6_rlim_table = calloc(SERVE_M6_RLIM_ENTRIES, sizeof(*s->m6_rlim_table));
+    s->m6_view = calloc(1, sizeof(*s->m6_view));
+    s->m6_resp = calloc(1, sizeof(*s->m6_resp));
+    s->m6_batch = calloc(1, sizeof(*s->m6_batch));
+    if (s->rlim_table == NULL || s->batch == NULL || s->m6_rlim_table == NULL ||
+        s->m6_view == NULL || s->m6_resp == NULL || s->m6_batch == NULL) {
         serve_close(s);
         return -ENOMEM;
     }
@@ -31,7 +37,16 @@ int serve_init(struct serve *s, const struct cfg *c, int8_t precision_log2, uint
     sc.rlim = c->rlim;
     sc.rlim_all = c->ratelimit_all;
     srv_init(&s->srv, &sc, s->rlim_table, SERVE_RLIM_ENTRIES, seed);
+    /* Its own hash key: knowing one table's collisions tells nothing about the other. */
+    m6_server_init(&s->m6, &c->query_acl, &c->acl, s->m6_rlim_table, SERVE_M6_RLIM_ENTRIES,
+                   seed ^ UINT64_C(0x6d6f646536717279));
     return 0;
+}
+
+void serve_set_query_provider(struct serve *s, serve_query_fn fn, void *ctx)
+{
+    s->query_fn = fn;
+    s->query_ctx = ctx;
 }
 
 /* Opens one socket on addr:port and logs it. */
@@ -114,8 +129,60 @@ int serve_open_sockets(struct serve *s, const struct cfg *c)
     return 0;
 }
 
+/* The view of the daemon that mode 6 answers show. */
+static void fill_query_view(struct serve *s)
+{
+    if (s->query_fn != NULL) {
+        s->query_fn(s->query_ctx, s->m6_view);
+        return;
+    }
+    memset(s->m6_view, 0, sizeof(*s->m6_view));
+    s->m6_view->sys.leap = 3;
+    s->m6_view->sys.stratum = 16;
+}
+
+/* Sends the fragments of s->m6_resp to the sender of req, from the address it asked on.
+ * They go out at once, before the batch's time answers: no timestamp is written in
+ * them, so there is nothing to finalize. */
+static void send_fragments(struct serve *s, struct serve_socket *sk, const struct sys_udp_slot *req)
+{
+    struct sys_udp_batch *b = s->m6_batch;
+    size_t n = m6_fragment_count(s->m6_resp);
+    int err = 0;
+
+    for (size_t i = 0; i < n && i < SYS_UDP_BATCH; i++) {
+        struct sys_udp_slot *out = &b->slot[i];
+        out->len = m6_fragment(s->m6_resp, i, out->buf, sizeof(out->buf));
+        out->peer = req->peer;
+        out->peer_len = req->peer_len;
+        out->local = req->local;
+    }
+    int sent = sys_udp_send_batch(&sk->udp, b, n, &err);
+    s->cnt.sent += (uint64_t)sent;
+    s->cnt.send_failed += n - (size_t)sent;
+}
+
+/* A mode 6 or 7 datagram: dropped and counted, or answered in fragments by the core's
+ * m6 (only to admitted addresses, so an answer larger than the request never goes to a
+ * spoofed victim outside the query ACL). */
+static void answer_control(struct serve *s, struct serve_socket *sk,
+                           const struct sys_udp_slot *slot, const struct core_addr *from,
+                           int64_t mono_ns)
+{
+    struct m6_request rq;
+
+    if (m6_check(&s->m6, from, slot->buf, slot->len, mono_ns, &rq) != M6_ANSWERED) {
+        return;
+    }
+    fill_query_view(s);
+    m6_respond(&rq, s->m6_view, s->m6_resp);
+    m6_count(&s->m6, s->m6_resp);
+    send_fragments(s, sk, slot);
+}
+
 /* Decides on slot i; leaves slot->len as the reply length (0: nothing to send). */
-static void answer_slot(struct serve *s, struct sys_udp_slot *slot, int64_t mono_ns)
+static void answer_slot(struct serve *s, struct serve_socket *sk, struct sys_udp_slot *slot,
+                        int64_t mono_ns)
 {
     struct srv_request rq;
     size_t out_len = 0;
@@ -128,6 +195,11 @@ static void answer_slot(struct serve *s, struct sys_udp_slot *slot, int64_t mono
     memset(&rq, 0, sizeof(rq));
     if (!netaddr_from_sockaddr((struct sockaddr *)&slot->peer, slot->peer_len, &rq.from)) {
         s->cnt.bad_address++;
+        slot->len = 0;
+        return;
+    }
+    if (m6_is_control(slot->buf, slot->len)) {
+        answer_control(s, sk, slot, &rq.from, mono_ns);
         slot->len = 0;
         return;
     }
@@ -185,7 +257,7 @@ static int serve_batch(struct serve *s, struct serve_socket *sk)
     int64_t mono_ns = sys_clock_monotonic_ns();
     s->cnt.received += (uint64_t)n;
     for (int i = 0; i < n; i++) {
-        answer_slot(s, &b->slot[i], mono_ns);
+        answer_slot(s, sk, &b->slot[i], mono_ns);
         any_reply = any_reply || b->slot[i].len > 0;
     }
     if (any_reply) {
@@ -224,6 +296,14 @@ void serve_log_stats(const struct serve *s)
                  (unsigned long long)s->cnt.received, (unsigned long long)s->cnt.sent,
                  (unsigned long long)s->cnt.send_failed, (unsigned long long)s->cnt.truncated,
                  (unsigned long long)s->cnt.bad_address, (unsigned long long)s->cnt.rx_fallback);
+    off = 0;
+    for (int r = 0; r < M6_REASON_COUNT && off < sizeof(line); r++) {
+        int n =
+            snprintf(line + off, sizeof(line) - off, "%s%s=%llu", r == 0 ? "" : " ",
+                     m6_reason_name((enum m6_reason)r), (unsigned long long)s->m6.stats.count[r]);
+        off += n > 0 ? (size_t)n : 0;
+    }
+    sys_log_info("mode 6 queries: %s", line);
 }
 
 void serve_close(struct serve *s)
@@ -234,6 +314,14 @@ void serve_close(struct serve *s)
     s->n_sock = 0;
     free(s->batch);
     free(s->rlim_table);
+    free(s->m6_batch);
+    free(s->m6_resp);
+    free(s->m6_view);
+    free(s->m6_rlim_table);
     s->batch = NULL;
     s->rlim_table = NULL;
+    s->m6_batch = NULL;
+    s->m6_resp = NULL;
+    s->m6_view = NULL;
+    s->m6_rlim_table = NULL;
 }

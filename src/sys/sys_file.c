@@ -180,3 +180,29 @@ int sys_pidfile_release(const char *path)
     }
     return unlink(path) == 0 ? 0 : -errno;
 }
+
+int sys_file_open_append(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+
+    return fd >= 0 ? fd : -errno;
+}
+
+int sys_file_append(int fd, const void *buf, size_t len)
+{
+    return write_all(fd, buf, len);
+}
+
+long long sys_file_size(int fd)
+{
+    struct stat st;
+
+    return fstat(fd, &st) == 0 ? (long long)st.st_size : -errno;
+}
+
+void sys_file_close(int fd)
+{
+    if (fd >= 0) {
+        close(fd);
+    }
+}

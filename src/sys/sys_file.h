@@ -24,4 +24,17 @@ int sys_pidfile_release(const char *path);
 /* Reads a pid file: the pid, or -errno (-EINVAL when the content is not a pid). */
 long sys_pidfile_read(const char *path);
 
+/* Opens path for appending (created 0644, close-on-exec, no controlling tty). Returns
+ * the descriptor or -errno. */
+int sys_file_open_append(const char *path);
+
+/* Appends len bytes (a whole line): with O_APPEND one write() keeps it together for
+ * readers; a short write is completed. Returns 0 or -errno. */
+int sys_file_append(int fd, const void *buf, size_t len);
+
+/* Size of an open file in bytes, or -errno. */
+long long sys_file_size(int fd);
+
+void sys_file_close(int fd);
+
 #endif

@@ -4,6 +4,7 @@
 #include "sys/sys_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -14,6 +15,8 @@ static enum sys_log_dest log_dest = SYS_LOG_STDERR;
 static enum sys_log_level log_max = SYS_LOG_INFO;
 static bool log_syslog_open;
 static int log_parent_fd = -1;
+static int log_file_fd = -1;
+static char log_file_path[4096];
 
 static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
 static const char *const level_tag[] = {"error: ", "warning: ", "", "", "debug: "};
@@ -49,7 +52,51 @@ void sys_log_close(void)
         closelog();
         log_syslog_open = false;
     }
+    if (log_file_fd >= 0) {
+        close(log_file_fd);
+        log_file_fd = -1;
+    }
     log_dest = SYS_LOG_STDERR;
+}
+
+static int open_log_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+
+    return fd >= 0 ? fd : -errno;
+}
+
+int sys_log_open_file(const char *path, enum sys_log_level max_level)
+{
+    if (strlen(path) >= sizeof(log_file_path)) {
+        return -ENAMETOOLONG;
+    }
+    int fd = open_log_file(path);
+    if (fd < 0) {
+        return fd;
+    }
+    if (log_file_fd >= 0) {
+        close(log_file_fd);
+    }
+    snprintf(log_file_path, sizeof(log_file_path), "%s", path);
+    log_file_fd = fd;
+    log_dest = SYS_LOG_FILE;
+    log_max = max_level;
+    return 0;
+}
+
+int sys_log_reopen(void)
+{
+    if (log_dest != SYS_LOG_FILE) {
+        return 0;
+    }
+    int fd = open_log_file(log_file_path);
+    if (fd < 0) {
+        return fd;
+    }
+    close(log_file_fd);
+    log_file_fd = fd;
+    return 0;
 }
 
 void sys_log_drop_connection(void)
@@ -94,7 +141,7 @@ static void format_stamp(char *out, size_t cap)
     snprintf(out + n, cap - n, ".%06ldZ ", ts.tv_nsec / 1000);
 }
 
-static void emit_stderr(enum sys_log_level level, const char *msg)
+static void emit_stamped(int fd, enum sys_log_level level, const char *msg)
 {
     char line[SYS_LOG_LINE_MAX + 64];
     char stamp[40];
@@ -102,7 +149,7 @@ static void emit_stderr(enum sys_log_level level, const char *msg)
     format_stamp(stamp, sizeof(stamp));
     int n = snprintf(line, sizeof(line), "%s%s%s\n", stamp, level_tag[level], msg);
     if (n > 0) {
-        write_all(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
     }
 }
 
@@ -135,7 +182,7 @@ void sys_logv(enum sys_log_level level, const char *fmt, va_list ap)
         if (log_dest == SYS_LOG_SYSLOG) {
             syslog(syslog_prio[level], "%s", msg); /* the priority says the level */
         } else {
-            emit_stderr(level, msg);
+            emit_stamped(log_dest == SYS_LOG_FILE ? log_file_fd : STDERR_FILENO, level, msg);
         }
     }
     if (to_parent) {

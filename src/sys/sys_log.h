@@ -23,6 +23,7 @@ enum sys_log_level {
 enum sys_log_dest {
     SYS_LOG_STDERR = 0,
     SYS_LOG_SYSLOG,
+    SYS_LOG_FILE, /* sys_log_open_file */
 };
 
 /* Starts logging to dest; messages less important than max_level are dropped. Before
@@ -35,6 +36,15 @@ void sys_log_open(enum sys_log_dest dest, enum sys_log_level max_level);
 void sys_log_set_parent_fd(int fd);
 
 void sys_log_close(void);
+
+/* Logs to the file at path (appended, created 0640, lines as on stderr: a UTC stamp,
+ * then the message) instead of syslog: ntpd's logfile. Returns 0, or -errno with the
+ * destination unchanged. */
+int sys_log_open_file(const char *path, enum sys_log_level max_level);
+
+/* Closes and opens the log file again (SIGHUP, after logrotate moved it). Returns 0, or
+ * -errno with the old descriptor kept. Nothing to do for other destinations. */
+int sys_log_reopen(void);
 
 /* Drops the connection to syslog (it reconnects at the next message). Called before
  * descriptors are closed wholesale, so syslog never writes to, or later closes, a

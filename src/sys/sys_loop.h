@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 /* Descriptors a loop can watch besides its signal pipe (bind addresses + spare). */
-#define SYS_LOOP_MAX_FDS    32
+#define SYS_LOOP_MAX_FDS    64
 #define SYS_LOOP_EMPTY_RUNS 3
 
 /* Signals seen since the last sys_loop_take_signals(), as bits. */

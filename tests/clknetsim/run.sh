@@ -62,6 +62,8 @@ write_conf() { # write_conf DIR NODE ROLE DAEMON
         if [[ $daemon == chronyd ]]; then
             echo "cmdport 0"
             echo "bindcmdaddress /"
+        else
+            echo "controlsocket none" # the simulator models no Unix sockets
         fi
         if [[ $role == server ]]; then
             echo "local stratum 1"

@@ -141,6 +141,8 @@ fk_client_conf() {
         echo "user root"
         echo "bindcmdaddress $FK_DIR/$name.sock"
         echo "cmdport 0"
+    else
+        echo "controlsocket $FK_DIR/$name-ctl.sock" # never the machine's /run/tsyncd
     fi
     for line in "$@"; do
         echo "$line"

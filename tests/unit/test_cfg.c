@@ -91,6 +91,20 @@ static uint32_t lookup(const char *text_addr)
     return acl_lookup(&cfg_buf.acl, &a);
 }
 
+/* Same on the mode 6 query table (cmdallow/cmddeny). */
+static uint32_t lookup_query(const char *text_addr)
+{
+    struct core_addr a = {0};
+
+    if (inet_pton(AF_INET, text_addr, a.bytes) == 1) {
+        a.family = CORE_AF_INET;
+    } else {
+        assert_int_equal(inet_pton(AF_INET6, text_addr, a.bytes), 1);
+        a.family = CORE_AF_INET6;
+    }
+    return acl_lookup(&cfg_buf.query_acl, &a);
+}
+
 /* ---- defaults, comments, lines ------------------------------------------------------ */
 
 static void test_defaults(void **state)
@@ -928,13 +942,6 @@ static void test_warned_directives(void **state)
         "rtcsync",
         "maxupdateskew 100.0",
         "leapsectz right/UTC",
-        "logfile /x",
-        "logconfig =syncall",
-        "statsdir /x",
-        "statistics loopstats",
-        "filegen loopstats file loopstats type day enable",
-        "logdir /x",
-        "log tracking",
         "keys /x",
         "keyfile /x",
         "trustedkey 1",
@@ -947,9 +954,6 @@ static void test_warned_directives(void **state)
         "hwtimestamp *",
         "dumpdir /x",
         "dumponexit",
-        "cmdallow",
-        "cmddeny 198.18.0.0/15",
-        "bindcmdaddress 127.0.0.1",
         "cmdport 0",
         "maxclockerror 50",
         "ntsdumpdir /x",
@@ -982,6 +986,86 @@ static void test_warned_directives(void **state)
             fail_msg("directive %s: warnings \"%s\"", word, warn_buf.all);
         }
     }
+}
+
+/* ---- control socket and query access -------------------------------------------------- */
+
+static void test_control_defaults(void **state)
+{
+    (void)state;
+
+    load_ok("");
+    assert_string_equal(cfg_buf.controlsocket, "/run/tsyncd/tsyncd.sock");
+    assert_string_equal(cfg_buf.controlgroup, "");
+    assert_int_equal(lookup_query("127.0.0.1"), 0);
+    assert_int_equal(lookup_query("127.255.0.9"), 0);
+    assert_int_equal(lookup_query("::1"), 0);
+    assert_int_equal(lookup_query("198.18.0.1"), ACL_IGNORE);
+    assert_int_equal(lookup_query("2001:db8::1"), ACL_IGNORE);
+    /* The time service ACL is not touched by the query defaults. */
+    assert_int_equal(lookup("127.0.0.1"), ACL_IGNORE);
+}
+
+static void test_controlsocket(void **state)
+{
+    (void)state;
+
+    load_ok("controlsocket /tmp/x/t.sock\ncontrolgroup _tsync-ctl.1\n");
+    assert_string_equal(cfg_buf.controlsocket, "/tmp/x/t.sock");
+    assert_string_equal(cfg_buf.controlgroup, "_tsync-ctl.1");
+    load_ok("controlsocket none\n");
+    assert_string_equal(cfg_buf.controlsocket, "");
+    load_ok("bindcmdaddress /run/c.sock\n");
+    assert_string_equal(cfg_buf.controlsocket, "/run/c.sock");
+    load_ok("bindcmdaddress /\n");
+    assert_string_equal(cfg_buf.controlsocket, "");
+    expect_warning("bindcmdaddress 127.0.0.1\n", "no UDP command port");
+    assert_string_equal(cfg_buf.controlsocket, "/run/tsyncd/tsyncd.sock");
+    expect_warning("bindcmdaddress ::1\n", "accepted without effect");
+    expect_error("controlsocket\n", 1, "controlsocket: missing value");
+    expect_error("controlsocket run/x.sock\n", 1, "expected an absolute path");
+    expect_error("controlsocket /a /b\n", 1, "unexpected \"/b\"");
+    expect_error("controlsocket /"
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+                 1, "at most 107 characters");
+    expect_error("bindcmdaddress host.example\n", 1, "bindcmdaddress: expected an IPv4/IPv6");
+    expect_error("bindcmdaddress\n", 1, "bindcmdaddress: missing value");
+    expect_error("controlgroup\n", 1, "controlgroup: missing value");
+    expect_error("controlgroup a:b\n", 1, "expected a group name");
+    expect_error("controlgroup -x\n", 1, "expected a group name");
+    expect_error("controlgroup aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 1, "at most 32");
+    expect_error("\ncontrolgroup a b\n", 2, "unexpected \"b\"");
+}
+
+static void test_cmdallow_cmddeny(void **state)
+{
+    (void)state;
+
+    load_ok("cmdallow 198.18.0.0/15\ncmddeny 198.18.7.0/24\ncmdallow 2001:db8::/32\n");
+    assert_int_equal(warn_buf.n, 0);
+    assert_int_equal(lookup_query("198.18.1.1"), 0);
+    assert_int_equal(lookup_query("198.18.7.1"), ACL_IGNORE);
+    assert_int_equal(lookup_query("198.20.0.1"), ACL_IGNORE);
+    assert_int_equal(lookup_query("2001:db8::5"), 0);
+    assert_int_equal(lookup_query("127.0.0.1"), 0);
+    /* Neither touches the time service's table. */
+    assert_int_equal(lookup("198.18.1.1"), ACL_IGNORE);
+
+    load_ok("cmdallow\n");
+    assert_int_equal(lookup_query("198.51.100.1"), 0);
+    assert_int_equal(lookup_query("2001:db8::1"), 0);
+
+    load_ok("cmdallow 198.18.0.0/15\ncmddeny all\n");
+    assert_int_equal(lookup_query("198.18.1.1"), ACL_IGNORE);
+    assert_int_equal(lookup_query("127.0.0.1"), ACL_IGNORE);
+
+    load_ok("cmddeny 127.0.0.1\n");
+    assert_int_equal(lookup_query("127.0.0.1"), ACL_IGNORE);
+    assert_int_equal(lookup_query("127.0.0.2"), 0);
+
+    expect_error("cmdallow nonsense\n", 1, "cmdallow: expected an address or subnet");
+    expect_error("cmddeny 198.18.0.0/15 x\n", 1, "unexpected \"x\"");
 }
 
 static void test_warning_without_callback(void **state)
@@ -1388,6 +1472,9 @@ int main(void)
         cmocka_unit_test(test_minsources_maxdistance_holdover),
         cmocka_unit_test(test_estimator),
         cmocka_unit_test(test_warned_directives),
+        cmocka_unit_test(test_control_defaults),
+        cmocka_unit_test(test_controlsocket),
+        cmocka_unit_test(test_cmdallow_cmddeny),
         cmocka_unit_test(test_warning_without_callback),
         cmocka_unit_test(test_nts_directives_refused),
         cmocka_unit_test_setup_teardown(test_includefile_relative, setup_dir, teardown_dir),

@@ -996,7 +996,8 @@ static void test_all_unreachable(void **state)
         W.srv[i].up = false;
     }
     run_until(&W, 7200.0 + 8 * 1100.0);
-    assert_int_equal(W.events[EV_SOURCE_UNREACHABLE], 3);
+    /* Each was reported once for its first 8 silent polls, and once when lost again. */
+    assert_int_equal(W.events[EV_SOURCE_UNREACHABLE], 6);
     assert_int_equal(W.events[EV_ALL_UNREACHABLE], 2);
     assert_int_equal(W.events[EV_SYNC_LOST], 1);
 }
@@ -1149,11 +1150,181 @@ static void test_leap_indicator_from_file(void **state)
     assert_int_equal(eng_leap_indicator(&c, 1483228000, 0), 2);
 }
 
+/* ---- operator commands and run-time sources (control socket) ---- */
+
+static void setup_two(struct world *w)
+{
+    world_init(w);
+    add_server(w, v4(0, 1), 0.0);
+    add_server(w, v4(0, 2), 0.0);
+    add_source(w, "198.18.0.1", false, true);
+    add_source(w, "198.18.0.2", false, true);
+}
+
+static void test_offline_online(void **state)
+{
+    struct act_list l;
+    struct eng_source_status ss;
+    (void)state;
+
+    setup_two(&W);
+    start(&W, 41);
+    run_until(&W, 300.0);
+    assert_int_equal(eng_set_online(W.e, now_of(&W), "no.such.name", false, &l), 0);
+    process(&W, &l);
+    assert_int_equal(eng_set_online(W.e, now_of(&W), "198.18.0.1", false, &l), 1);
+    process(&W, &l);
+    assert_true(eng_get_source(W.e, 0, now_of(&W), &ss));
+    assert_true(ss.offline);
+    int r0 = W.srv[0].requests, r1 = W.srv[1].requests;
+    uint8_t reach = ss.reach;
+    run_until(&W, 3000.0);
+    assert_int_equal(W.srv[0].requests, r0); /* not one request while offline */
+    assert_true(W.srv[1].requests > r1);
+    assert_true(eng_get_source(W.e, 0, now_of(&W), &ss));
+    assert_int_equal(ss.reach, reach); /* the register is kept, not shifted */
+    double back = 3000.0 + (double)(W.mono - S(100) - S(3000)) / 1e9;
+    /* Host names compare without case; online polls at once. */
+    assert_int_equal(eng_set_online(W.e, now_of(&W), "198.18.0.1", true, &l), 1);
+    process(&W, &l);
+    run_until(&W, back + 1.0);
+    assert_true(W.srv[0].requests > r0);
+    assert_false(eng_get_source(W.e, 0, now_of(&W), &ss) && ss.offline);
+    /* Without a name: every line. */
+    assert_int_equal(eng_set_online(W.e, now_of(&W), NULL, false, &l), 2);
+    process(&W, &l);
+    r0 = W.srv[0].requests;
+    r1 = W.srv[1].requests;
+    run_until(&W, back + 2000.0);
+    assert_int_equal(W.srv[0].requests, r0);
+    assert_int_equal(W.srv[1].requests, r1);
+}
+
+static void test_offline_pool_members(void **state)
+{
+    struct act_list l;
+    (void)state;
+
+    setup_pool(&W, 4);
+    start(&W, 42);
+    run_until(&W, 100.0);
+    assert_int_equal(members(&W, NULL), 4);
+    assert_int_equal(eng_set_online(W.e, now_of(&W), "POOL.example", false, &l), 1);
+    process(&W, &l);
+    int before = 0, after = 0;
+    for (int i = 0; i < W.nsrv; i++) {
+        before += W.srv[i].requests;
+    }
+    run_until(&W, 2000.0);
+    for (int i = 0; i < W.nsrv; i++) {
+        after += W.srv[i].requests;
+    }
+    assert_true(after == before);
+}
+
+static void test_add_remove_sources(void **state)
+{
+    struct act_list l;
+    struct eng_source_config c, got;
+    struct eng_source_status ss;
+    struct eng_status st;
+    (void)state;
+
+    world_init(&W);
+    add_server(&W, v4(0, 1), 0.0);
+    add_server(&W, v4(0, 2), 0.0);
+    add_source(&W, "198.18.0.1", false, true);
+    start(&W, 43);
+    run_until(&W, 200.0);
+    eng_get_status(W.e, now_of(&W), &st);
+    assert_true(st.synced);
+    assert_int_equal(st.selected, 0);
+
+    eng_source_default(&c, "198.18.0.2", false);
+    c.iburst = true;
+    int slot = eng_add_source(W.e, now_of(&W), &c, &l);
+    process(&W, &l);
+    assert_int_equal(slot, 1);
+    assert_true(eng_get_source_config(W.e, 1, &got));
+    assert_true(eng_source_config_same(&got, &c));
+    c.maxpoll = 8;
+    assert_false(eng_source_config_same(&got, &c));
+    run_until(&W, 300.0);
+    assert_true(W.srv[1].requests >= 4);
+
+    /* The system peer goes: the other one takes over, the clock stays synchronized. */
+    assert_true(eng_remove_source(W.e, now_of(&W), 0, &l));
+    process(&W, &l);
+    assert_false(eng_get_source(W.e, 0, now_of(&W), &ss));
+    assert_false(eng_remove_source(W.e, now_of(&W), 0, &l));
+    int r0 = W.srv[0].requests;
+    run_until(&W, 1500.0);
+    assert_int_equal(W.srv[0].requests, r0);
+    eng_get_status(W.e, now_of(&W), &st);
+    assert_true(st.synced);
+    assert_int_equal(st.selected, 1);
+    assert_true(fabs(W.clock_off) < 1e-3);
+}
+
+static void test_remove_pool(void **state)
+{
+    struct act_list l;
+    struct eng_source_config c;
+    (void)state;
+
+    setup_pool(&W, 4);
+    start(&W, 44);
+    run_until(&W, 100.0);
+    assert_int_equal(members(&W, NULL), 4);
+    /* Members are not config lines of their own. */
+    for (size_t i = 1; i < eng_source_count(W.e); i++) {
+        assert_false(eng_get_source_config(W.e, i, &c));
+        assert_false(eng_remove_source(W.e, now_of(&W), i, &l));
+    }
+    assert_true(eng_get_source_config(W.e, 0, &c));
+    assert_true(c.pool);
+    assert_true(eng_remove_source(W.e, now_of(&W), 0, &l));
+    process(&W, &l);
+    assert_int_equal(members(&W, NULL), 0);
+    assert_int_equal(eng_source_count(W.e), 0);
+    eng_source_default(&c, "x", false);
+    for (int i = 0; i < ENG_MAX_SOURCES; i++) {
+        assert_int_equal(eng_add_source(W.e, now_of(&W), &c, &l), i);
+    }
+    assert_int_equal(eng_add_source(W.e, now_of(&W), &c, &l), -1);
+}
+
+static void test_update_statistics(void **state)
+{
+    struct eng_status st;
+    (void)state;
+
+    world_init(&W);
+    add_server(&W, v4(0, 1), 0.0);
+    add_source(&W, "198.18.0.1", false, true);
+    start(&W, 45);
+    eng_get_status(W.e, now_of(&W), &st);
+    assert_int_equal(st.updates, 0);
+    assert_true(st.update_interval == 0.0 && st.rms_offset == 0.0);
+    run_until(&W, 3000.0);
+    eng_get_status(W.e, now_of(&W), &st);
+    assert_true(st.updates > 10);
+    assert_true(fabs(st.last_offset) < 1e-3);
+    assert_true(st.rms_offset >= fabs(st.last_offset) / 4.0 && st.rms_offset < 1e-3);
+    /* Updates follow the polls: between 2 s (iburst) and 1024 s (maxpoll 10). */
+    assert_true(st.update_interval > 2.0 && st.update_interval <= 1100.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leap_indicator_from_file),
         cmocka_unit_test(test_init_actions),
+        cmocka_unit_test(test_offline_online),
+        cmocka_unit_test(test_offline_pool_members),
+        cmocka_unit_test(test_add_remove_sources),
+        cmocka_unit_test(test_remove_pool),
+        cmocka_unit_test(test_update_statistics),
         cmocka_unit_test(test_startup_step_and_convergence),
         cmocka_unit_test(test_external_step_reported),
         cmocka_unit_test(test_external_step_unreported),

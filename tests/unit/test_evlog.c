@@ -7,10 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "daemon/cfg.h"
 #include "daemon/evlog.h"
 
 static struct act_event make_event(unsigned kind, const char *name, double v0, double v1, double v2,
@@ -202,9 +205,53 @@ static void test_log_smoke(void **state)
     sys_log_close();
 }
 
+/* logconfig classes: every kind has one; a filtered class is not logged, an error is
+ * logged whatever the filter; a repeated condition says how long it has lasted. */
+static void test_classes_and_repeats(void **state)
+{
+    (void)state;
+    for (int k = 0; k < EV_KIND_COUNT; k++) {
+        unsigned c = evlog_class((enum act_event_kind)k);
+        assert_true(c == CFG_LOG_CLOCK || c == CFG_LOG_PEER || c == CFG_LOG_SYS ||
+                    c == CFG_LOG_SYNC);
+    }
+    assert_int_equal(evlog_class(EV_STEP), CFG_LOG_CLOCK);
+    assert_int_equal(evlog_class(EV_KOD), CFG_LOG_PEER);
+    assert_int_equal(evlog_class(EV_ALL_UNREACHABLE), CFG_LOG_SYS);
+    assert_int_equal(evlog_class(EV_SYNCED), CFG_LOG_SYNC);
+
+    char dir[] = "/tmp/tsync-evlog.XXXXXX", path[128], buf[2048];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/log", dir);
+    assert_int_equal(sys_log_open_file(path, SYS_LOG_DEBUG), 0);
+    struct act_event kod = make_event(EV_KOD, "198.18.0.9", 0x52415445, 0, 0, 0);
+    kod.severity = ACT_SEV_WARNING;
+    assert_false(evlog_log_if(&kod, CFG_LOG_SYNC));
+    assert_true(evlog_log_if(&kod, CFG_LOG_PEER));
+    struct act_event refused = make_event(EV_STEP_REFUSED, "", 2000, 1000, 0, 0);
+    refused.severity = ACT_SEV_ERR;
+    assert_true(evlog_log_if(&refused, 0));
+    struct act_event un = make_event(EV_ALL_UNREACHABLE, "", 4, 3700, 0, 0);
+    un.severity = ACT_SEV_WARNING;
+    evlog_log_again(&un, 7260);
+    sys_log_close();
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_int_equal(strstr(buf, "kod:") != NULL ? 1 : 0, 1);
+    assert_null(strstr(strstr(buf, "kod:") + 1, "kod:")); /* once: the filtered call wrote nothing */
+    assert_non_null(strstr(buf, "error: step_refused:"));
+    assert_non_null(strstr(buf, "warning: still (for 7260 s) all_unreachable: none of 4"));
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classes_and_repeats),
         cmocka_unit_test(test_placeholders),
         cmocka_unit_test(test_unknown_braces_are_literal),
         cmocka_unit_test(test_numbers),

@@ -307,7 +307,9 @@ static void test_config_refusals(void **state)
     static struct sim_ecfg sc;
 
     sim_ecfg_init(&sc);
-    expect_refused(&sc, "logfile /var/log/tsyncd.log", "no effect");
+    expect_refused(&sc, "logfile /var/log/tsyncd.log", "no files are written");
+    expect_refused(&sc, "statsdir /var/log/tsyncd", "no files are written");
+    expect_refused(&sc, "mailonchange root 0.5", "no effect");
     expect_refused(&sc, "server s1 maxsources 2", "must take effect");
     expect_refused(&sc, "peer s1", "symmetric");
     expect_refused(&sc, "include /etc/tsyncd.d/x.conf", "include");
