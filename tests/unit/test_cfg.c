@@ -78,7 +78,7 @@ static void expect_warning(const char *text, const char *needle)
     }
 }
 
-static uint32_t lookup(const char *text_addr)
+static uint32_t lookup_in(const struct acl *acl, const char *text_addr)
 {
     struct core_addr a = {0};
 
@@ -88,21 +88,18 @@ static uint32_t lookup(const char *text_addr)
         assert_int_equal(inet_pton(AF_INET6, text_addr, a.bytes), 1);
         a.family = CORE_AF_INET6;
     }
-    return acl_lookup(&cfg_buf.acl, &a);
+    return acl_lookup(acl, &a);
+}
+
+static uint32_t lookup(const char *text_addr)
+{
+    return lookup_in(&cfg_buf.acl, text_addr);
 }
 
 /* Same on the mode 6 query table (cmdallow/cmddeny). */
 static uint32_t lookup_query(const char *text_addr)
 {
-    struct core_addr a = {0};
-
-    if (inet_pton(AF_INET, text_addr, a.bytes) == 1) {
-        a.family = CORE_AF_INET;
-    } else {
-        assert_int_equal(inet_pton(AF_INET6, text_addr, a.bytes), 1);
-        a.family = CORE_AF_INET6;
-    }
-    return acl_lookup(&cfg_buf.query_acl, &a);
+    return lookup_in(&cfg_buf.query_acl, text_addr);
 }
 
 /* ---- defaults, comments, lines ------------------------------------------------------ */

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "daemon/stats.h"
+#include "test_files.h"
 
 #define T0 (INT64_C(1795000000) * 1000000000 + 123456789) /* 2026-11-18T11:06:40.123456Z */
 
@@ -35,19 +36,12 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A file of the test's directory. */
 static char *slurp(const char *name)
 {
-    static char buf[8192];
     char path[128];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return NULL;
-    }
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    return test_slurp(path);
 }
 
 static const struct stats_tracking_row track = {

@@ -14,19 +14,9 @@
 #include <cmocka.h>
 
 #include "sys/sys_log.h"
+#include "test_files.h"
 
-static char *slurp(const char *path)
-{
-    static char buf[4096];
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return NULL;
-    }
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
+
 
 static void test_file_and_reopen(void **state)
 {
@@ -40,7 +30,7 @@ static void test_file_and_reopen(void **state)
     sys_log_warning("source %s is unreachable", "198.18.0.1");
     sys_log_debug("not written at info level");
     sys_log_info("synchronized");
-    char *t = slurp(path);
+    char *t = test_slurp(path);
     assert_non_null(t);
     /* "2026-...T..:..:..dddddd Z warning: ..." */
     assert_int_equal(t[4], '-');
@@ -53,8 +43,8 @@ static void test_file_and_reopen(void **state)
     sys_log_info("still to the moved file until SIGHUP");
     assert_int_equal(sys_log_reopen(), 0);
     sys_log_info("after the reopen");
-    assert_non_null(strstr(slurp(moved), "still to the moved file"));
-    t = slurp(path);
+    assert_non_null(strstr(test_slurp(moved), "still to the moved file"));
+    t = test_slurp(path);
     assert_non_null(t);
     assert_non_null(strstr(t, "after the reopen"));
     assert_null(strstr(t, "still to the moved"));
@@ -62,7 +52,7 @@ static void test_file_and_reopen(void **state)
     /* A path that cannot be opened: an error, the file stays in use. */
     assert_int_equal(sys_log_open_file("/nonexistent-dir/x.log", SYS_LOG_INFO), -ENOENT);
     sys_log_info("kept");
-    assert_non_null(strstr(slurp(path), "kept"));
+    assert_non_null(strstr(test_slurp(path), "kept"));
     sys_log_close();
     assert_int_equal(sys_log_reopen(), 0); /* not a file any more: nothing to do */
     unlink(path);
