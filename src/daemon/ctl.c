@@ -9,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
 #include "sys/sys_clock.h"
 #include "sys/sys_log.h"
+#include "sys/sys_sock.h"
 
 #define NS_PER_MS        INT64_C(1000000)
 #define ACCEPTS_PER_WAKE 32 /* then the others get a turn; the rest waits in the backlog */
@@ -83,7 +82,7 @@ int ctl_open(struct ctl *c, const char *path, gid_t gid, struct sys_loop *loop,
 static void close_conn(struct ctl *c, struct ctl_conn *k)
 {
     watch(c, k->loop_index, -1);
-    close(k->fd);
+    sys_fd_close(k->fd);
     k->fd = -1;
     free(k->out);
     k->out = NULL;
@@ -254,7 +253,7 @@ static void refuse_busy(struct ctl *c, int fd)
         c->scratch[len] = '\n';
         (void)sys_unix_send(fd, c->scratch, (size_t)len + 1);
     }
-    close(fd);
+    sys_fd_close(fd);
 }
 
 static void accept_all(struct ctl *c, int64_t now)

@@ -34,12 +34,9 @@ int sys_fd_set_nonblock_cloexec(int fd)
     return 0;
 }
 
-int sys_sock_udp(int family)
+int sys_sock_open(int domain, int type, int protocol)
 {
-    if (family != AF_INET && family != AF_INET6) {
-        return -EAFNOSUPPORT;
-    }
-    int fd = socket(family, SOCK_DGRAM, IPPROTO_UDP);
+    int fd = socket(domain, type, protocol);
     if (fd < 0) {
         return -errno;
     }
@@ -49,6 +46,21 @@ int sys_sock_udp(int family)
         return r;
     }
     return fd;
+}
+
+int sys_sock_udp(int family)
+{
+    if (family != AF_INET && family != AF_INET6) {
+        return -EAFNOSUPPORT;
+    }
+    return sys_sock_open(family, SOCK_DGRAM, IPPROTO_UDP);
+}
+
+void sys_fd_close(int fd)
+{
+    if (fd >= 0) {
+        close(fd);
+    }
 }
 
 int64_t sys_sock_stamp_ns(const struct cmsghdr *c)

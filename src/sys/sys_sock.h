@@ -1,5 +1,5 @@
-/* What the server sockets (sys_udp) and the per-request client sockets (sys_client) share:
- * creating a UDP socket the way DESIGN.md asks (a plain socket() call, since simulators
+/* What the sockets of this layer share (server and client UDP sockets, the control
+ * socket's Unix sockets): creating a socket the way DESIGN.md asks (a plain socket() call, since simulators
  * such as clknetsim do not understand SOCK_NONBLOCK/SOCK_CLOEXEC, then fcntl), and
  * reading the software timestamp out of an SCM_TIMESTAMPING control message. */
 #ifndef TSYNC_SYS_SOCK_H
@@ -11,9 +11,16 @@
 /* Sets O_NONBLOCK and FD_CLOEXEC on fd. Returns 0 or -errno. */
 int sys_fd_set_nonblock_cloexec(int fd);
 
+/* A non-blocking, close-on-exec socket made as above (socket() with a plain type,
+ * then fcntl). Returns the descriptor or -errno. */
+int sys_sock_open(int domain, int type, int protocol);
+
 /* A non-blocking, close-on-exec UDP socket of family AF_INET or AF_INET6. Returns the
  * descriptor, or -errno (-EAFNOSUPPORT for any other family). */
 int sys_sock_udp(int family);
+
+/* Closes a descriptor this layer handed out (>= 0; others are ignored). */
+void sys_fd_close(int fd);
 
 /* The software stamp (ts[0], Unix ns) of an SOL_SOCKET SCM_TIMESTAMPING message, either
  * layout; 0 for any other message or a zero stamp. */

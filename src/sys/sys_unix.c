@@ -50,17 +50,7 @@ static int fill_addr(struct sockaddr_un *sa, const char *path)
 
 static int stream_socket(void)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-    if (fd < 0) {
-        return -errno;
-    }
-    int r = sys_fd_set_nonblock_cloexec(fd);
-    if (r != 0) {
-        close(fd);
-        return r;
-    }
-    return fd;
+    return sys_sock_open(AF_UNIX, SOCK_STREAM, 0);
 }
 
 /* Makes the socket's directory when it is missing (one level, like RuntimeDirectory=). */
