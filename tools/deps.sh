@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc libc6-dev pkg-config)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev chrony ntpsec-ntpdig iproute2 util-linux
-           procps python3 groff-base iptables monitoring-plugins-basic)
+           procps python3 groff-base iptables monitoring-plugins-basic prometheus curl)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
@@ -30,8 +30,9 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 # Installing chrony must never start its service: a running chronyd would discipline
-# this machine's real clock. A policy-rc.d that denies every start is in place for the
-# duration of the install unless the machine already has one.
+# this machine's real clock; nor prometheus's (the metrics test starts its own in a
+# namespace). A policy-rc.d that denies every start is in place for the duration of the
+# install unless the machine already has one.
 policy=/usr/sbin/policy-rc.d
 own_policy=0
 if [[ ! -e $policy ]]; then
@@ -46,8 +47,9 @@ echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 $cmd
-# Debian enables chrony.service on install; on a systemd machine keep it disabled so
-# it never runs beside the tests (they start their own chronyd -x).
+# Debian enables chrony.service and prometheus.service on install; on a systemd machine
+# keep them disabled so they never run beside the tests (which start their own).
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
     systemctl disable --now chrony.service >/dev/null 2>&1 || true
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 fi

@@ -184,6 +184,7 @@ static const struct directive directives[] = {
     {"bindcmdaddress", cfg_do_bindcmdaddress},
     {"cmdallow", cfg_do_cmdallow},
     {"cmddeny", cfg_do_cmddeny},
+    {"metrics", cfg_do_metrics},
     {"unrestrict", do_refuse},
     {"delrestrict", do_refuse},
     {"nts", do_refuse},

@@ -84,6 +84,8 @@ struct cfg {
                                          at start; "" = root's group (gid 0) */
     struct acl query_acl;             /* chrony cmdallow/cmddeny: who may send mode 6
                                          queries; default 127.0.0.0/8 and ::1 only */
+    bool metrics;                     /* "metrics ADDR:PORT": the Prometheus endpoint */
+    struct core_addr metrics_addr;    /* its address and port (default: none) */
 
     /* Logs and statistics (cfg_log.c). */
     char statsdir[CFG_PATH_LEN]; /* ntpd statsdir, chrony logdir; "" = no statistics */

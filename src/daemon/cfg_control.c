@@ -167,3 +167,82 @@ int cfg_do_cmddeny(struct cfg_parser *p, struct cfg_line *l)
 {
     return cmd_allow_deny(p, l, ACL_IGNORE);
 }
+
+/* The port after the address: 1 to 65535, decimal digits only. */
+static bool parse_port(const char *s, uint16_t *port)
+{
+    unsigned long v = 0;
+
+    if (*s == '\0' || strlen(s) > 5) {
+        return false;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9') {
+            return false;
+        }
+        v = v * 10 + (unsigned long)(*s - '0');
+    }
+    *port = (uint16_t)v;
+    return v >= 1 && v <= 65535;
+}
+
+/* "198.18.0.1:9123" or "[2001:db8::1]:9123" into a with its port. */
+static bool parse_addr_port(const char *w, struct core_addr *a)
+{
+    char host[64];
+    const char *colon;
+    size_t n;
+    uint16_t port;
+    bool bracketed = w[0] == '[';
+
+    if (bracketed) {
+        const char *close = strchr(w, ']');
+        if (close == NULL || close[1] != ':') {
+            return false;
+        }
+        n = (size_t)(close - w - 1);
+        colon = close + 1;
+        w++;
+    } else {
+        colon = strrchr(w, ':');
+        if (colon == NULL || memchr(w, ':', (size_t)(colon - w)) != NULL) {
+            return false; /* an IPv6 address needs its brackets */
+        }
+        n = (size_t)(colon - w);
+    }
+    if (n == 0 || n >= sizeof(host) || !parse_port(colon + 1, &port)) {
+        return false;
+    }
+    memcpy(host, w, n);
+    host[n] = '\0';
+    if (!cfg_parse_addr(host, a) || bracketed != (a->family == CORE_AF_INET6)) {
+        return false;
+    }
+    a->port = port;
+    return true;
+}
+
+/* metrics ADDR:PORT|none (tsyncd's own): the Prometheus endpoint. Only an explicit
+ * address is taken, so it listens on loopback unless the operator writes another. */
+int cfg_do_metrics(struct cfg_parser *p, struct cfg_line *l)
+{
+    struct core_addr a;
+
+    if (l->argc < 2) {
+        return cfg_fail(p, "metrics: missing value: expected ADDRESS:PORT (like "
+                           "127.0.0.1:9123 or [::1]:9123) or none");
+    }
+    if (cfg_is(l->argv[1], "none")) {
+        p->c->metrics = false;
+        memset(&p->c->metrics_addr, 0, sizeof(p->c->metrics_addr));
+    } else if (parse_addr_port(l->argv[1], &a)) {
+        p->c->metrics = true;
+        p->c->metrics_addr = a;
+    } else {
+        return cfg_fail(p,
+                        "metrics: expected ADDRESS:PORT with a port from 1 to 65535 (like "
+                        "127.0.0.1:9123 or [::1]:9123) or none, got " CFG_TOK,
+                        l->argv[1]);
+    }
+    return cfg_expect_end(p, l, 2);
+}

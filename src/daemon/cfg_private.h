@@ -134,6 +134,7 @@ int cfg_do_controlgroup(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_bindcmdaddress(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_cmdallow(struct cfg_parser *p, struct cfg_line *l);
 int cfg_do_cmddeny(struct cfg_parser *p, struct cfg_line *l);
+int cfg_do_metrics(struct cfg_parser *p, struct cfg_line *l);
 
 /* The control defaults of cfg_init (cfg_control.c). */
 void cfg_init_control(struct cfg *c);

@@ -93,7 +93,7 @@ static void close_conn(struct ctl *c, struct ctl_conn *k)
 static void flush(struct ctl *c, struct ctl_conn *k)
 {
     while (k->out_off < k->out_len) {
-        long n = sys_unix_send(k->fd, k->out + k->out_off, k->out_len - k->out_off);
+        long n = sys_sock_send(k->fd, k->out + k->out_off, k->out_len - k->out_off);
         if (n == -EAGAIN) {
             return;
         }
@@ -206,7 +206,7 @@ static void take_input(struct ctl *c, struct ctl_conn *k)
     size_t line_len = 0;
 
     for (int i = 0; i < READS_PER_WAKE && !eof && k->in_len < sizeof(k->in); i++) {
-        long n = sys_unix_recv(k->fd, k->in + k->in_len, sizeof(k->in) - k->in_len);
+        long n = sys_sock_recv(k->fd, k->in + k->in_len, sizeof(k->in) - k->in_len);
         if (n == -EAGAIN) {
             break;
         }
@@ -251,7 +251,7 @@ static void refuse_busy(struct ctl *c, int fd)
     long len = ctl_json_finish(&j);
     if (len > 0 && (size_t)len < sizeof(c->scratch)) {
         c->scratch[len] = '\n';
-        (void)sys_unix_send(fd, c->scratch, (size_t)len + 1);
+        (void)sys_sock_send(fd, c->scratch, (size_t)len + 1);
     }
     sys_fd_close(fd);
 }

@@ -19,6 +19,11 @@ void ctl_json_init(struct ctl_json *j, char *buf, size_t cap)
     }
 }
 
+void ctl_json_set_tap(struct ctl_json *j, const struct ctl_json_tap *tap)
+{
+    j->tap = tap;
+}
+
 static void put(struct ctl_json *j, const char *s, size_t n)
 {
     if (j->truncated) {
@@ -70,6 +75,9 @@ static void open_(struct ctl_json *j, const char *c, bool object)
         return;
     }
     puts_(j, c);
+    if (j->tap != NULL) {
+        j->tap->open(j->tap->ctx, object);
+    }
     j->depth++;
     j->need_comma[j->depth] = false;
     j->in_object[j->depth] = object;
@@ -82,6 +90,9 @@ static void close_(struct ctl_json *j, const char *c, bool object)
         return;
     }
     puts_(j, c);
+    if (j->tap != NULL) {
+        j->tap->close(j->tap->ctx);
+    }
     j->depth--;
 }
 
@@ -132,6 +143,9 @@ void ctl_json_key(struct ctl_json *j, const char *key)
     separate(j);
     quoted(j, key);
     put(j, ":", 1);
+    if (j->tap != NULL) {
+        j->tap->key(j->tap->ctx, key);
+    }
     j->after_key = true;
 }
 
@@ -139,12 +153,18 @@ void ctl_json_string(struct ctl_json *j, const char *s)
 {
     before_value(j);
     quoted(j, s);
+    if (j->tap != NULL) {
+        j->tap->string(j->tap->ctx, s);
+    }
 }
 
 static void raw_value(struct ctl_json *j, const char *text)
 {
     before_value(j);
     puts_(j, text);
+    if (j->tap != NULL) {
+        j->tap->raw(j->tap->ctx, text);
+    }
 }
 
 void ctl_json_number(struct ctl_json *j, double v)

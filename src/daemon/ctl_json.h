@@ -11,6 +11,18 @@
 
 #define CTL_JSON_MAX_DEPTH 8
 
+/* An observer of what is written, event by event: tsyncd's /metrics endpoint builds its
+ * values from the very calls that write the control answers (one source of values).
+ * raw gets a scalar as written: a number's text, true, false or null. */
+struct ctl_json_tap {
+    void *ctx;
+    void (*open)(void *ctx, bool object);
+    void (*close)(void *ctx);
+    void (*key)(void *ctx, const char *key);
+    void (*string)(void *ctx, const char *s);
+    void (*raw)(void *ctx, const char *text);
+};
+
 struct ctl_json {
     char *buf;
     size_t cap, len;
@@ -20,10 +32,15 @@ struct ctl_json {
     bool need_comma[CTL_JSON_MAX_DEPTH + 1];
     bool in_object[CTL_JSON_MAX_DEPTH + 1];
     bool after_key; /* a key was written: a value must follow */
+    const struct ctl_json_tap *tap; /* NULL: none */
 };
 
 /* Starts writing into buf (cap bytes, including the terminating NUL). */
 void ctl_json_init(struct ctl_json *j, char *buf, size_t cap);
+
+/* Reports every later call to tap too (it must outlive j). With buf NULL and cap 0 in
+ * ctl_json_init only the tap sees the document (the text counts as truncated). */
+void ctl_json_set_tap(struct ctl_json *j, const struct ctl_json_tap *tap);
 
 void ctl_json_begin_object(struct ctl_json *j);
 void ctl_json_end_object(struct ctl_json *j);

@@ -12,6 +12,7 @@
 #include "daemon/cfg.h"
 #include "daemon/ctl_daemon.h"
 #include "daemon/drv.h"
+#include "daemon/http.h"
 #include "daemon/leapfile.h"
 #include "daemon/m6_view.h"
 #include "daemon/serve.h"
@@ -33,6 +34,7 @@ struct daemon {
     struct serve serve;
     struct drv *drv;
     struct ctl_daemon *ctl; /* the control socket, NULL without one */
+    struct http_srv *http;  /* the /metrics endpoint, NULL without one */
     struct m6_view_ctx m6_ctx; /* what NTP mode 6 queries read (m6_view.h) */
     struct sys_loop loop;
     int loop_index[CFG_MAX_BIND + 1]; /* serve socket -> sys_loop index */
@@ -221,12 +223,20 @@ static void log_startup(const struct daemon *d)
                                          : "disciplined through clock_adjtime");
 }
 
+/* The poll timeout t (ms, -1 none) shortened to what the /metrics endpoint needs. */
+static int metrics_timeout_ms(const struct daemon *d, int t)
+{
+    int m = d->http != NULL ? http_timeout_ms(d->http, sys_clock_monotonic_ns()) : -1;
+    return m >= 0 && (t < 0 || m < t) ? m : t;
+}
+
 /* Waits and serves until SIGTERM/SIGINT. Returns the exit status. */
 static int run_loop(struct daemon *d)
 {
     for (;;) {
         /* Only the client has timers: the server's reference is the engine's too. */
-        int r = sys_loop_wait(&d->loop, ctl_daemon_timeout_ms(d->ctl, drv_timeout_ms(d->drv)));
+        int t = ctl_daemon_timeout_ms(d->ctl, drv_timeout_ms(d->drv));
+        int r = sys_loop_wait(&d->loop, metrics_timeout_ms(d, t));
         if (r < 0) {
             sys_log_err("poll failed: %s", strerror(-r));
             return 1;
@@ -261,6 +271,9 @@ static int run_loop(struct daemon *d)
         }
         drv_after_wait(d->drv);
         ctl_daemon_after_wait(d->ctl);
+        if (d->http != NULL) {
+            http_after_wait(d->http);
+        }
     }
 }
 
@@ -269,6 +282,14 @@ static void shut_down(struct daemon *d, bool served)
     if (served) {
         drv_log_status(d->drv);
         serve_log_stats(&d->serve);
+        if (d->http != NULL) {
+            http_log_stats(d->http);
+        }
+    }
+    if (d->http != NULL) {
+        http_close(d->http);
+        free(d->http);
+        d->http = NULL;
     }
     ctl_daemon_close(d->ctl);
     d->ctl = NULL;
@@ -303,6 +324,40 @@ static int open_control(struct daemon *d)
     return ctl_daemon_open(&d->ctl, &p) == 0 ? 0 : -1;
 }
 
+/* What a scrape of /metrics reads: the same inputs as the control socket's views. */
+static void metrics_view_input(void *ctx, struct ctl_view_in *in)
+{
+    struct daemon *d = ctx;
+
+    in->eng = drv_engine(d->drv);
+    in->now = drv_now();
+    in->since_known = d->drv != NULL && drv_sync_since(d->drv, &in->since_unix_s);
+    in->serve = &d->serve;
+}
+
+/* The Prometheus endpoint (metrics ADDR:PORT), before the control socket so that one
+ * cannot take all the loop's free slots. */
+static int open_metrics(struct daemon *d)
+{
+    const struct http_ops ops = {d, metrics_view_input};
+
+    if (!d->cfg.metrics) {
+        return 0;
+    }
+    d->http = malloc(sizeof(*d->http));
+    if (d->http == NULL) {
+        sys_log_err("metrics endpoint: out of memory");
+        return -1;
+    }
+    /* http logs what fails. */
+    if (http_open(d->http, &d->cfg.metrics_addr, &d->loop, &ops) != 0) {
+        free(d->http);
+        d->http = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* Everything between a valid config and the loop, in this order: background, pid file
  * (before the sockets, so a second instance stops here), precision, sockets, client. */
 static int start(struct daemon *d)
@@ -329,7 +384,8 @@ static int start(struct daemon *d)
         seed = (uint64_t)sys_clock_realtime_ns() ^ ((uint64_t)getpid() << 32);
     }
     d->precision_log2 = sys_clock_precision_log2();
-    if (open_server(d, seed) != 0 || open_client(d) != 0 || open_control(d) != 0) {
+    if (open_server(d, seed) != 0 || open_client(d) != 0 || open_metrics(d) != 0 ||
+        open_control(d) != 0) {
         return -1;
     }
     log_startup(d);

@@ -84,3 +84,38 @@ int64_t sys_sock_stamp_ns(const struct cmsghdr *c)
     }
     return 0;
 }
+
+int sys_sock_accept(int listen_fd)
+{
+    int fd = accept(listen_fd, NULL, NULL);
+
+    if (fd < 0) {
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    int r = sys_fd_set_nonblock_cloexec(fd);
+    if (r != 0) {
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+long sys_sock_recv(int fd, void *buf, size_t n)
+{
+    ssize_t r = recv(fd, buf, n, MSG_DONTWAIT);
+
+    if (r < 0) {
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    return (long)r;
+}
+
+long sys_sock_send(int fd, const void *buf, size_t n)
+{
+    ssize_t r = send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+    if (r < 0) {
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    return (long)r;
+}

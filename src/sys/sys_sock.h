@@ -5,6 +5,7 @@
 #ifndef TSYNC_SYS_SOCK_H
 #define TSYNC_SYS_SOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -21,6 +22,17 @@ int sys_sock_udp(int family);
 
 /* Closes a descriptor this layer handed out (>= 0; others are ignored). */
 void sys_fd_close(int fd);
+
+/* Stream sockets (the control socket, the metrics endpoint): accept a connection from a
+ * listening descriptor, made non-blocking and close-on-exec; -EAGAIN when none is
+ * pending. */
+int sys_sock_accept(int listen_fd);
+
+/* Non-blocking receive and send on a stream socket: bytes moved, 0 at the end of the
+ * stream (receive), -EAGAIN when it would block, or -errno; a send to a peer that went
+ * away is -EPIPE, never SIGPIPE. */
+long sys_sock_recv(int fd, void *buf, size_t n);
+long sys_sock_send(int fd, const void *buf, size_t n);
 
 /* The software stamp (ts[0], Unix ns) of an SOL_SOCKET SCM_TIMESTAMPING message, either
  * layout; 0 for any other message or a zero stamp. */

@@ -172,17 +172,7 @@ int sys_unix_listen(struct sys_unix_listener *l, const char *path, gid_t gid)
 
 int sys_unix_accept(const struct sys_unix_listener *l)
 {
-    int fd = accept(l->fd, NULL, NULL);
-
-    if (fd < 0) {
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    }
-    int r = sys_fd_set_nonblock_cloexec(fd);
-    if (r != 0) {
-        close(fd);
-        return r;
-    }
-    return fd;
+    return sys_sock_accept(l->fd);
 }
 
 int sys_unix_peer(int fd, struct sys_unix_peer *p)
@@ -222,26 +212,6 @@ bool sys_unix_peer_in_group(int fd, gid_t gid)
         }
     }
     return false;
-}
-
-long sys_unix_recv(int fd, void *buf, size_t n)
-{
-    ssize_t r = recv(fd, buf, n, MSG_DONTWAIT);
-
-    if (r < 0) {
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    }
-    return (long)r;
-}
-
-long sys_unix_send(int fd, const void *buf, size_t n)
-{
-    ssize_t r = send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-    if (r < 0) {
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    }
-    return (long)r;
 }
 
 void sys_unix_close(struct sys_unix_listener *l)

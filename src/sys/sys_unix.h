@@ -52,10 +52,7 @@ int sys_unix_peer(int fd, struct sys_unix_peer *p);
  * (SO_PEERCRED, SO_PEERGROUPS). False when the kernel cannot say. */
 bool sys_unix_peer_in_group(int fd, gid_t gid);
 
-/* Non-blocking recv/send on a connection (send never raises SIGPIPE). Return bytes,
- * or -errno (-EAGAIN: try again when the loop says so); recv returns 0 at end of stream. */
-long sys_unix_recv(int fd, void *buf, size_t n);
-long sys_unix_send(int fd, const void *buf, size_t n);
+/* Connections are read and written with sys_sock_recv and sys_sock_send (sys_sock.h). */
 
 /* Closes the listener and removes its socket file if it is still the one we made. */
 void sys_unix_close(struct sys_unix_listener *l);

@@ -124,16 +124,17 @@ tl_wait_for() {
 }
 
 # tl_need_cmd CMD PKG: installs PKG with apt-get when CMD is missing (fresh CI machine).
-# chrony's maintainer scripts would start a system chronyd that disciplines the clock,
-# so it is installed only where policy-rc.d forbids starting services.
+# chrony's maintainer scripts would start a system chronyd that disciplines the clock
+# (prometheus's a server left running), so they are installed only where policy-rc.d
+# forbids starting services.
 tl_need_cmd() {
     local cmd=$1 pkg=$2
     if command -v "$cmd" >/dev/null 2>&1; then
         return 0
     fi
-    if [[ "$pkg" == chrony ]]; then
-        if [[ ! -x /usr/sbin/policy-rc.d ]] || /usr/sbin/policy-rc.d chrony start; then
-            "$TL_FAIL" "$cmd missing and installing $pkg could start a clock-setting service"
+    if [[ "$pkg" == chrony || "$pkg" == prometheus ]]; then
+        if [[ ! -x /usr/sbin/policy-rc.d ]] || /usr/sbin/policy-rc.d "$pkg" start; then
+            "$TL_FAIL" "$cmd missing and installing $pkg could start its service"
         fi
     fi
     tl_log "installing $pkg for $cmd"

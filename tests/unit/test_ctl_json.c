@@ -1,7 +1,8 @@
 /* Unit tests for src/daemon/ctl_json.c: nesting and separators, string escaping (quote,
  * backslash, control and non-ASCII bytes), number forms (nine digits, null for NaN and
  * infinities, times with microseconds), truncation at every buffer size, and misuse
- * (unbalanced, value without key) refused rather than sent. */
+ * (unbalanced, value without key) refused rather than sent; the tap sees every call, with
+ * scalars as written, also without a buffer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon/ctl_json.h"
@@ -150,12 +152,80 @@ static void test_misuse(void **state)
     assert_int_equal(ctl_json_finish(&j), -1); /* too deep */
 }
 
+/* The tap records its events as text: o{ c} k:NAME s:TEXT r:TEXT. */
+static char events[512];
+
+static void ev(const char *kind, const char *text)
+{
+    size_t n = strlen(events);
+    snprintf(events + n, sizeof(events) - n, "%s%s%s ", kind, text != NULL ? ":" : "",
+             text != NULL ? text : "");
+}
+
+static void ev_open(void *ctx, bool object)
+{
+    (void)ctx;
+    ev(object ? "o{" : "o[", NULL);
+}
+
+static void ev_close(void *ctx)
+{
+    (void)ctx;
+    ev("c", NULL);
+}
+
+static void ev_key(void *ctx, const char *k)
+{
+    (void)ctx;
+    ev("k", k);
+}
+
+static void ev_string(void *ctx, const char *s)
+{
+    (void)ctx;
+    ev("s", s);
+}
+
+static void ev_raw(void *ctx, const char *t)
+{
+    (void)ctx;
+    ev("r", t);
+}
+
+static void test_tap(void **state)
+{
+    static const struct ctl_json_tap tap = {NULL, ev_open, ev_close, ev_key, ev_string, ev_raw};
+    const char *want = "o{ k:a s:x\"y k:n r:0.123456789 k:t r:1795000000.5 k:l o[ r:-3 r:true "
+                       "r:null c k:u r:null c ";
+    (void)state;
+    for (int with_buf = 0; with_buf < 2; with_buf++) {
+        events[0] = '\0';
+        ctl_json_init(&j, with_buf ? buf : NULL, with_buf ? sizeof(buf) : 0);
+        ctl_json_set_tap(&j, &tap);
+        ctl_json_begin_object(&j);
+        ctl_json_kv_string(&j, "a", "x\"y");
+        ctl_json_kv_number(&j, "n", 0.1234567891234);
+        ctl_json_key(&j, "t");
+        ctl_json_time(&j, 1795000000.5);
+        ctl_json_key(&j, "l");
+        ctl_json_begin_array(&j);
+        ctl_json_int(&j, -3);
+        ctl_json_bool(&j, true);
+        ctl_json_number(&j, NAN);
+        ctl_json_end_array(&j);
+        ctl_json_kv_string(&j, "u", NULL);
+        ctl_json_end_object(&j);
+        assert_string_equal(events, want);
+        assert_true(with_buf ? ctl_json_finish(&j) > 0 : ctl_json_finish(&j) < 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_document), cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_numbers),  cmocka_unit_test(test_truncation),
-        cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_misuse),   cmocka_unit_test(test_tap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

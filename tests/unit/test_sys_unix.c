@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sys/sys_sock.h"
 #include "sys/sys_unix.h"
 
 static char dir[32];
@@ -196,15 +197,15 @@ static void test_accept_peer_io(void **state)
     for (int i = 0; i < n; i++) {
         assert_true(sys_unix_peer_in_group(s, extra[i]));
     }
-    assert_int_equal(sys_unix_recv(s, buf, sizeof(buf)), -EAGAIN);
+    assert_int_equal(sys_sock_recv(s, buf, sizeof(buf)), -EAGAIN);
     assert_int_equal(send(c, "status\n", 7, 0), 7);
-    assert_int_equal(sys_unix_recv(s, buf, sizeof(buf)), 7);
+    assert_int_equal(sys_sock_recv(s, buf, sizeof(buf)), 7);
     assert_memory_equal(buf, "status\n", 7);
-    assert_int_equal(sys_unix_send(s, "{}\n", 3), 3);
+    assert_int_equal(sys_sock_send(s, "{}\n", 3), 3);
     assert_int_equal(recv(c, buf, sizeof(buf), 0), 3);
     close(c);
-    assert_int_equal(sys_unix_recv(s, buf, sizeof(buf)), 0); /* end of stream */
-    long r = sys_unix_send(s, "x", 1);                       /* no SIGPIPE */
+    assert_int_equal(sys_sock_recv(s, buf, sizeof(buf)), 0); /* end of stream */
+    long r = sys_sock_send(s, "x", 1);                       /* no SIGPIPE */
     assert_true(r == -EPIPE || r == -ECONNRESET);
     close(s);
     sys_unix_close(&l);
