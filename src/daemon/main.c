@@ -156,17 +156,23 @@ static int open_server(struct daemon *d, uint64_t seed)
         sys_log_err("cannot set up the event loop: %s", strerror(-r));
         return -1;
     }
-    /* Without a rule that admits clients every request would be dropped: like chronyd,
-     * no server socket then (nothing listens on port 123 of a client-only host). */
+    /* Without a rule that admits clients every time request would be dropped: like
+     * chronyd, nothing listens on port 123 for the network then. Local NTP mode 6
+     * queries (ntpq -p, check_ntp_peer) still work, on loopback only, as with ntpd. */
     if (d->cfg.acl.n == 0) {
-        if (d->cfg.port != 0) {
-            sys_log_notice("no allow/restrict line admits clients: no NTP server socket");
+        if (d->cfg.port == 0) {
+            return 0;
         }
-        return 0;
-    }
-    /* serve logs the failing address itself. */
-    if (serve_open_sockets(&d->serve, &d->cfg) != 0) {
-        return -1;
+        if (d->cfg.query_acl.n == 0) {
+            sys_log_notice("no allow/restrict/cmdallow line admits anyone: no NTP socket");
+            return 0;
+        }
+        sys_log_notice("no allow/restrict line admits NTP clients: port %u on loopback only, "
+                       "for local queries",
+                       (unsigned)d->cfg.port);
+        (void)serve_open_loopback(&d->serve, d->cfg.port);
+    } else if (serve_open_sockets(&d->serve, &d->cfg) != 0) {
+        return -1; /* serve logs the failing address itself */
     }
     for (size_t i = 0; i < d->serve.n_sock; i++) {
         d->loop_index[i] = sys_loop_add_fd(&d->loop, d->serve.sock[i].udp.fd);

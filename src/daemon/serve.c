@@ -129,6 +129,28 @@ int serve_open_sockets(struct serve *s, const struct cfg *c)
     return 0;
 }
 
+int serve_open_loopback(struct serve *s, uint16_t port)
+{
+    struct core_addr a;
+    int opened = 0;
+
+    wildcard(&a, CORE_AF_INET);
+    a.bytes[0] = 127;
+    a.bytes[3] = 1;
+    for (int i = 0; i < 2; i++) {
+        int r = open_one(s, &a, port);
+        if (r == 0) {
+            opened++;
+        } else {
+            sys_log_warning("no NTP socket on %s port %u for local queries: %s",
+                            i == 0 ? "127.0.0.1" : "::1", (unsigned)port, strerror(-r));
+        }
+        wildcard(&a, CORE_AF_INET6);
+        a.bytes[15] = 1;
+    }
+    return opened;
+}
+
 /* The view of the daemon that mode 6 answers show. */
 static void fill_query_view(struct serve *s)
 {

@@ -80,6 +80,11 @@ void serve_set_query_provider(struct serve *s, serve_query_fn fn, void *ctx);
  * on failure names the address and the error. Returns 0 or the first -errno. */
 int serve_open_sockets(struct serve *s, const struct cfg *c);
 
+/* Sockets on 127.0.0.1 and ::1 only, for a configuration that admits no NTP client but
+ * local queries (ntpq, the monitoring plugins): a failure is a warning, not an error.
+ * Returns how many were opened. */
+int serve_open_loopback(struct serve *s, uint16_t port);
+
 /* Reads and answers up to SERVE_BATCHES_PER_WAKE batches from socket i. Mode 6 queries
  * are answered at once (in fragments), mode 7 is dropped; both are counted in m6.stats. */
 void serve_handle_readable(struct serve *s, size_t i);

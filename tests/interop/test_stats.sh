@@ -1,9 +1,10 @@
 #!/bin/bash
 # Logs, statistics and the service manager, with tsyncd (-x) the client of a chronyd -x
-# server: the log file gets the events, tracking.log a line per clock update and
-# measurements.log a line per reply (CSV with headers, doc/statistics.md), SIGHUP after
-# logrotate moved them reopens all three, systemd's NOTIFY_SOCKET gets READY=1 and a
-# STATUS= line saying synchronized, and `tsync plot` draws the files.
+# server: port 123 on loopback only (no allow line), the log file gets the events,
+# tracking.log a line per clock update and measurements.log a line per reply (CSV with
+# headers, doc/statistics.md), SIGHUP after logrotate moved them reopens all three,
+# systemd's NOTIFY_SOCKET gets READY=1 and a STATUS= line saying synchronized, and
+# `tsync plot` draws the files.
 source "$(dirname "$0")/lib.sh"
 il_init stats "$1"
 il_need_cmd chronyd chrony
@@ -43,6 +44,10 @@ log="$IL_DIR/tsyncd.log"
 synced() { il_alive "$tsyncd_pid" && grep -q "synced: synchronized to $IL_SERVER_ADDR" "$log"; }
 il_wait_for 30 synced || il_fail "not synchronized in 30 s; log: $(tail -n 5 "$log" 2>&1)"
 il_assert_notime "$tsyncd_pid" tsyncd
+# A client-only config (no allow): port 123 on loopback only, for local ntpq queries.
+listening=$(il_run "$host" ss -Hulnp 2>/dev/null | awk '{ print $4 }' | grep ':123$' | sort | tr '\n' ' ')
+[[ $listening == "127.0.0.1:123 [::1]:123 " ]] ||
+    il_fail "client-only tsyncd should listen on loopback port 123 only, listens on: $listening"
 tracking_lines() { [[ $(wc -l <"$IL_DIR/stats/tracking.log") -ge 6 ]]; }
 il_wait_for 30 tracking_lines || il_fail "tracking.log: $(cat "$IL_DIR/stats/tracking.log" 2>&1)"
 # The silent source: unreachable after 8 polls, then repeated with back-off (first
