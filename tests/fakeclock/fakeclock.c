@@ -100,6 +100,8 @@ struct fakeclock {
     long ctl_seen_seq;
     double ctl_seen_delta;
     signed char timerfd_clock[TIMERFD_TABLE];
+    /* Armed with TFD_TIMER_CANCEL_ON_SET: woken when the virtual clock is set. */
+    bool timerfd_cancel[TIMERFD_TABLE];
 };
 
 /* Recursive, so a signal handler that reads the clock while its thread is inside the shim
@@ -305,11 +307,28 @@ static void ntp_clear(void)
     fc.next_leap_virt_s = 0;
 }
 
+/* The kernel wakes every CANCEL_ON_SET timerfd when the realtime clock is set (settime,
+ * adjtimex's ADJ_SETOFFSET, a leap second); the real clock is never set here, so the shim
+ * makes those timers expire at once instead. The reader sees an expiry rather than
+ * ECANCELED: either way it learns that the clock may have jumped. */
+static void notify_clock_set(void)
+{
+    static const struct itimerspec now = {.it_value = {.tv_sec = 0, .tv_nsec = 1}};
+
+    for (int fd = 0; fd < TIMERFD_TABLE; fd++) {
+        if (fc.timerfd_cancel[fd]) {
+            fc.timerfd_cancel[fd] = false;
+            (void)real_timerfd_settime(fd, 0, &now, NULL);
+        }
+    }
+}
+
 static void step_clock(int64_t t, double delta, const char *why)
 {
     ntp_clear();
     new_segment(t, delta);
     log_event(t, why, delta);
+    notify_clock_set();
 }
 
 static int64_t next_midnight(int64_t virt_s)
@@ -339,6 +358,7 @@ static void update_leap(int64_t t)
             bool ins = fc.time_state == TIME_INS;
             new_segment(t, ins ? -1.0 : 1.0);
             log_event(t, ins ? "leap-insert" : "leap-delete", ins ? -1.0 : 1.0);
+            notify_clock_set();
             fc.time_state = ins ? TIME_OOP : TIME_WAIT;
             fc.next_leap_virt_s = 0;
         }
@@ -1131,7 +1151,10 @@ int timerfd_create(int id, int flags)
     fd = real_timerfd_create(id, flags);
 
     if (fd >= 0 && fd < TIMERFD_TABLE) {
+        pthread_mutex_lock(&fc.lock);
         fc.timerfd_clock[fd] = (signed char)id;
+        fc.timerfd_cancel[fd] = false;
+        pthread_mutex_unlock(&fc.lock);
     }
     return fd;
 }
@@ -1140,6 +1163,14 @@ int timerfd_settime(int fd, int flags, const struct itimerspec *nv, struct itime
 {
     struct itimerspec conv;
 
+    if (ensure_ready() && fd >= 0 && fd < TIMERFD_TABLE && fc.timerfd_clock[fd] >= 0) {
+        pthread_mutex_lock(&fc.lock);
+        fc.timerfd_cancel[fd] = nv != NULL && (flags & TFD_TIMER_CANCEL_ON_SET) &&
+                                (flags & TFD_TIMER_ABSTIME) &&
+                                (fc.timerfd_clock[fd] == CLOCK_REALTIME ||
+                                 fc.timerfd_clock[fd] == CLOCK_REALTIME_ALARM);
+        pthread_mutex_unlock(&fc.lock);
+    }
     if (ensure_ready() && nv != NULL && (flags & TFD_TIMER_ABSTIME) && fd >= 0 &&
         fd < TIMERFD_TABLE && fc.timerfd_clock[fd] >= 0 &&
         (nv->it_value.tv_sec != 0 || nv->it_value.tv_nsec != 0)) {

@@ -8,6 +8,7 @@
 #include <linux/net_tstamp.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
@@ -240,6 +242,43 @@ static void check_settime(void)
     check(fabs(offset_now()) < 1.0, "settimeofday steps the virtual clock", offset_now());
 }
 
+/* A CANCEL_ON_SET timerfd far in the future: readable at once after a step of the
+ * virtual clock (as the kernel does on clock_settime), silent otherwise. */
+static int watch_open(void)
+{
+    int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK);
+    struct itimerspec its = {.it_value = {.tv_sec = (time_t)real_s(CLOCK_REALTIME) + 3600}};
+
+    if (fd >= 0 && timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool watch_fired(int fd, int wait_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+
+    return poll(&p, 1, wait_ms) == 1;
+}
+
+static void check_clock_set_watch(void)
+{
+    int fd = watch_open();
+    struct timespec ts;
+
+    check(fd >= 0 && !watch_fired(fd, 50), "a CANCEL_ON_SET timerfd stays quiet", fd);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec -= 5;
+    clock_settime(CLOCK_REALTIME, &ts);
+    check(fd >= 0 && watch_fired(fd, 50), "a CANCEL_ON_SET timerfd fires when the clock is set",
+          fd);
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
 /* Datagrams to ourselves on loopback with software receive stamps; the first that carries
  * one (when no other socket had stamping on, the kernel enables it a moment after the socket
  * option) gives the offset of its stamp from the real time it was received at. */
@@ -294,6 +333,7 @@ static void check_injection(const char *ctl)
 {
     char line[96];
     int fd = open(ctl, O_WRONLY);
+    int watch = watch_open();
     double before = offset_now(), after = before;
     struct timex tx = {0};
 
@@ -310,6 +350,11 @@ static void check_injection(const char *ctl)
     adj(0, &tx);
     check(fabs(after - before - 300.0) < 0.01 && (tx.status & STA_UNSYNC),
           "an injected step moves the clock 300 s and marks it unsynchronized", after - before);
+    check(watch >= 0 && watch_fired(watch, 0), "an injected step wakes CANCEL_ON_SET timers",
+          watch);
+    if (watch >= 0) {
+        close(watch);
+    }
     sleep_s(0.3);
     check(fabs(offset_now() - after) < 0.01, "a request is applied only once", offset_now());
 }
@@ -332,6 +377,7 @@ int main(void)
     check_status();
     check_slews();
     check_settime();
+    check_clock_set_watch();
     check_stamps(offset_now());
     check_injection(ctl);
     printf("%d failed\n", failures);
