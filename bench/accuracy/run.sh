@@ -12,9 +12,8 @@
 #               until within 1 ms again for good, bounded by BENCH_STEP_WINDOW ("> N s").
 # Usage: bench/accuracy/run.sh BUILD_DIR (root; about 16 minutes with the defaults).
 # Env: BENCH_ROUNDS (4), BENCH_WARMUP (60), BENCH_MEASURE (150), BENCH_STEP_WINDOW (150),
-# FAKECLOCK_POLL,
-# FAKECLOCK_DELAY_US, FAKECLOCK_JITTER_US (tests/fakeclock/lib.sh). Exit 0 when every target
-# is met, 1 when one is missed, 2 on an error. See bench/README.md.
+# FAKECLOCK_POLL, FAKECLOCK_DELAY_US, FAKECLOCK_JITTER_US (tests/fakeclock/lib.sh). Exit 0
+# when every target is met, 1 when one is missed, 2 on an error. See bench/README.md.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../tests/fakeclock/lib.sh"
@@ -60,18 +59,6 @@ sleep_until() {
     sleep "$left"
 }
 
-# stop_client PID: TERM, then KILL after 3 s (the cleanup trap would do it at the end).
-stop_client() {
-    local i
-    kill -TERM "$1" 2>/dev/null
-    for ((i = 0; i < 30; i++)); do
-        tl_alive "$1" || break
-        sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-}
-
 # One round per daemon pair; per round and daemon: start-up time, RMS, max, rows.
 declare -A up rms max rows pid
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -104,8 +91,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
         "$round" "$(fk_us "${rms[tsyncd,$round]}")" "$(fk_us "${rms[chronyd,$round]}")" \
         "${up[tsyncd,$round]}" "${up[chronyd,$round]}"
     if ((round < ROUNDS)); then
-        stop_client "${pid[chronyd]}"
-        stop_client "${pid[tsyncd]}"
+        tl_stop "${pid[chronyd]}"
+        tl_stop "${pid[tsyncd]}"
     fi
 done
 pid_c=${pid[chronyd]} pid_t=${pid[tsyncd]}

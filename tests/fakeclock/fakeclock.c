@@ -1162,8 +1162,9 @@ int timerfd_create(int id, int flags)
 int timerfd_settime(int fd, int flags, const struct itimerspec *nv, struct itimerspec *old)
 {
     struct itimerspec conv;
+    bool ours = ensure_ready() && fd >= 0 && fd < TIMERFD_TABLE && fc.timerfd_clock[fd] >= 0;
 
-    if (ensure_ready() && fd >= 0 && fd < TIMERFD_TABLE && fc.timerfd_clock[fd] >= 0) {
+    if (ours) {
         pthread_mutex_lock(&fc.lock);
         fc.timerfd_cancel[fd] = nv != NULL && (flags & TFD_TIMER_CANCEL_ON_SET) &&
                                 (flags & TFD_TIMER_ABSTIME) &&
@@ -1171,8 +1172,7 @@ int timerfd_settime(int fd, int flags, const struct itimerspec *nv, struct itime
                                  fc.timerfd_clock[fd] == CLOCK_REALTIME_ALARM);
         pthread_mutex_unlock(&fc.lock);
     }
-    if (ensure_ready() && nv != NULL && (flags & TFD_TIMER_ABSTIME) && fd >= 0 &&
-        fd < TIMERFD_TABLE && fc.timerfd_clock[fd] >= 0 &&
+    if (ours && nv != NULL && (flags & TFD_TIMER_ABSTIME) &&
         (nv->it_value.tv_sec != 0 || nv->it_value.tv_nsec != 0)) {
         conv = *nv;
         conv.it_value = ns_to_ts(real_deadline(fc.timerfd_clock[fd], ts_to_ns(&nv->it_value)));

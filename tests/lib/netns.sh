@@ -53,17 +53,12 @@ tl_log() {
 # Kills every process we started (TERM, then KILL after a bounded wait), deletes our
 # namespaces and the temp dir (kept when the suite's KEEP variable is set).
 tl_cleanup() {
-    local pid i ns keep=${!TL_KEEP_VAR:-}
+    local pid ns keep=${!TL_KEEP_VAR:-}
     for pid in "${TL_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null
     done
     for pid in "${TL_PIDS[@]}"; do
-        for ((i = 0; i < 30; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        tl_stop "$pid"
     done
     TL_PIDS=()
     for ns in "${TL_NETNS[@]}"; do
@@ -80,6 +75,18 @@ tl_cleanup() {
             echo "[$TL_NAME] kept $TL_DIR" >&2
         fi
     fi
+}
+
+# tl_stop PID: TERM, then KILL if it is still there after 3 s; reaps it.
+tl_stop() {
+    local i
+    kill -TERM "$1" 2>/dev/null
+    for ((i = 0; i < 30; i++)); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
 }
 
 # Prints the tail of every log we wrote, so a failure in CI can be understood.
